@@ -1,0 +1,1 @@
+"""Root conftest: nothing global; fixtures live next to the tests that use them."""

@@ -1,0 +1,1 @@
+"""Bundled example clients, runnable with ``python -m harness.examples.<name>``."""

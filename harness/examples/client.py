@@ -1,0 +1,135 @@
+"""A correct SMTP sender: the bundled client the demo and the catalogue run against.
+
+It retries transient failures (4yz replies, dropped connections, timeouts) with
+exponential backoff and full jitter, gives up on permanent failures (5yz) at once,
+uses a timeout on every command, and never treats an unconfirmed DATA as delivered.
+
+    python -m harness.examples.client --host 127.0.0.1 --port 2525
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import smtplib
+import ssl
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the client retries: delay = uniform(0, min(cap, initial * factor ** n))."""
+
+    initial_s: float = 0.1
+    factor: float = 2.0
+    cap_s: float = 2.0
+    max_attempts: int = 6
+    timeout_s: float = 5.0
+
+
+class PermanentFailure(Exception):
+    """The server said no for good (5yz): retrying would not help."""
+
+
+def build_message(sender: str, recipients: Sequence[str]) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = "smtp-fault-harness example"
+    message["Message-ID"] = f"<{uuid.uuid4()}@harness.example>"
+    message.set_content("Sent by the bundled example client.\n")
+    return message
+
+
+def send_once(
+    host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None
+) -> None:
+    context = ssl.create_default_context(cafile=cafile) if tls != "none" else None
+    smtp_class = smtplib.SMTP_SSL if tls == "implicit" else smtplib.SMTP
+    kwargs = {"context": context} if tls == "implicit" else {}
+    with smtp_class(host, port, timeout=policy.timeout_s, **kwargs) as smtp:
+        if tls == "starttls":
+            smtp.starttls(context=context)
+        smtp.send_message(message)
+
+
+def send_with_retries(
+    host: str,
+    port: int,
+    message: EmailMessage,
+    policy: Policy = Policy(),
+    *,
+    tls: str = "none",
+    cafile: str | None = None,
+    rng: random.Random | None = None,
+    log: bool = False,
+) -> int:
+    """Deliver ``message``; returns the number of attempts it took.
+
+    Raises PermanentFailure on a 5yz reply, or the last transient error once
+    ``max_attempts`` is used up.
+    """
+    rng = rng or random.Random()
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            send_once(host, port, message, policy, tls, cafile)
+            return attempt
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code // 100 == 5:
+                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+            failure: Exception = error
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = {code for code, _ in error.recipients.values()}
+            if all(code // 100 == 5 for code in codes):
+                raise PermanentFailure(str(error.recipients)) from error
+            failure = error
+        except (OSError, smtplib.SMTPException) as error:
+            if isinstance(error, ssl.SSLCertVerificationError):
+                raise PermanentFailure(f"certificate rejected: {error}") from error
+            failure = error
+        if attempt == policy.max_attempts:
+            raise failure
+        delay = rng.uniform(0, min(policy.cap_s, policy.initial_s * policy.factor ** (attempt - 1)))
+        if log:
+            print(f"attempt {attempt} failed ({failure!r}); retrying in {delay:.3f}s",
+                  file=sys.stderr)
+        time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.examples.client", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    parser.add_argument("--cafile", default=None)
+    parser.add_argument("--from", dest="sender", default="sender@harness.example")
+    parser.add_argument("--to", dest="recipients", action="append")
+    parser.add_argument("--timeout", type=float, default=Policy.timeout_s)
+    parser.add_argument("--max-attempts", type=int, default=Policy.max_attempts)
+    args = parser.parse_args(argv)
+    policy = Policy(timeout_s=args.timeout, max_attempts=args.max_attempts)
+    recipients = args.recipients or ["rcpt@harness.example"]
+    try:
+        attempts = send_with_retries(
+            args.host, args.port, build_message(args.sender, recipients), policy,
+            tls=args.tls, cafile=args.cafile, log=True,
+        )
+    except PermanentFailure as error:
+        print(f"permanent failure, not retrying: {error}", file=sys.stderr)
+        return 2
+    except (OSError, smtplib.SMTPException) as error:
+        print(f"gave up after {policy.max_attempts} attempts: {error!r}", file=sys.stderr)
+        return 1
+    print(f"delivered after {attempts} attempt(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The fake SMTP server: the only package that imports aiosmtpd."""

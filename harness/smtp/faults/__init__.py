@@ -1,0 +1,1 @@
+"""One module per fault kind; see ``harness.faults`` for the public names."""

@@ -1,0 +1,225 @@
+"""What every fault shares: where it fires (phase), on which attempts, and what it does.
+
+A fault never touches a socket. The server asks it, at a phase of an attempt, for an
+:data:`Action`; the server alone carries the action out. That keeps each fault a small
+pure object that a unit test drives without sockets.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, Union, get_args
+
+from harness.errors import InvalidFaultPlan
+from harness.replies import Reply
+
+Phase = Literal[
+    "connect", "banner", "ehlo", "starttls", "tls", "auth", "mail", "rcpt", "data", "body",
+    "dot", "quit",
+]
+PHASES: tuple[Phase, ...] = get_args(Phase)
+
+AttemptSpec = Union["Attempts", int, str, Sequence[int], None]
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Which attempts a fault applies to: all, some listed, or a range ``first..last``."""
+
+    first: int = 1
+    last: int | None = None
+    only: frozenset[int] | None = None
+
+    def __contains__(self, attempt: object) -> bool:
+        if not isinstance(attempt, int):
+            return False
+        if self.only is not None:
+            return attempt in self.only
+        return attempt >= self.first and (self.last is None or attempt <= self.last)
+
+    @classmethod
+    def parse(cls, spec: AttemptSpec) -> Attempts:
+        """Read ``"all"``, ``3``, ``[1, 2]``, ``"1-2"`` or ``"3+"`` (attempt 3 and later)."""
+        if isinstance(spec, Attempts):
+            return spec
+        if spec is None or spec == "all":
+            return cls()
+        if isinstance(spec, bool):
+            raise _bad_attempts(spec)
+        if isinstance(spec, int):
+            return cls(only=frozenset({_positive(spec)}))
+        if isinstance(spec, str):
+            text = spec.strip()
+            if m := re.fullmatch(r"(\d+)\s*-\s*(\d+)", text):
+                first, last = _positive(int(m[1])), _positive(int(m[2]))
+                if last < first:
+                    raise _bad_attempts(spec)
+                return cls(first, last)
+            if m := re.fullmatch(r"(\d+)\s*\+", text):
+                return cls(_positive(int(m[1])))
+            if text.isdigit():
+                return cls(only=frozenset({_positive(int(text))}))
+            raise _bad_attempts(spec)
+        if isinstance(spec, Sequence) and spec and all(
+            isinstance(n, int) and not isinstance(n, bool) for n in spec
+        ):
+            return cls(only=frozenset(_positive(n) for n in spec))
+        raise _bad_attempts(spec)
+
+    def __str__(self) -> str:
+        if self.only is not None:
+            return ",".join(str(n) for n in sorted(self.only))
+        if self.last is None:
+            return "all" if self.first == 1 else f"{self.first}+"
+        return f"{self.first}-{self.last}"
+
+
+def _positive(n: int) -> int:
+    if n < 1:
+        raise InvalidFaultPlan(f"attempt number {n} is not allowed: attempts are numbered from 1")
+    return n
+
+
+def _bad_attempts(spec: object) -> InvalidFaultPlan:
+    return InvalidFaultPlan(
+        f"attempts={spec!r} is not understood; allowed: 'all', a number (2), a list ([1, 2]),"
+        " a range ('1-3') or 'N+' (attempt N and later)"
+    )
+
+
+# -- what a fault asks the server to do ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this reply instead of the normal one; close afterwards if ``then_close``."""
+
+    reply: Reply
+    then_close: bool = False
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait, then carry on as normal (slow banner, tarpit)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Close the connection without a reply: FIN, or RST when ``reset``."""
+
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Never answer: keep the connection open and stop reading from it."""
+
+
+@dataclass(frozen=True)
+class StoreAndDisconnect:
+    """Keep the message, then close before the ``250`` reaches the client."""
+
+
+Action = Union[Send, Pause, Disconnect, Stall, StoreAndDisconnect]
+
+
+# -- what a fault may look at ------------------------------------------------------------
+
+
+class ServerView(Protocol):
+    """The little a stateful fault may know about the server as a whole."""
+
+    @property
+    def open_connections(self) -> int: ...
+
+    def accepted_message_times(self) -> Sequence[float]: ...
+
+
+@dataclass
+class FaultContext:
+    """The moment a fault is consulted: which attempt, which phase, what was asked."""
+
+    attempt: int
+    phase: Phase
+    now: float
+    argument: str = ""
+    address: str | None = None
+    peer_host: str = ""
+    mail_from: str | None = None
+    rcpt_tos: tuple[str, ...] = ()
+    server: ServerView | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    random: random.Random = field(default_factory=random.Random)
+
+
+# -- the fault envelope ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """A fault at a phase, for some attempts, optionally matching the command argument.
+
+    ``probability`` draws from the run's seed, so the same seed gives the same faults.
+    ``after_bytes`` is for the ``body`` phase: the fault fires once that many bytes of
+    message content have arrived.
+    """
+
+    at: Phase
+    attempts: AttemptSpec = "all"
+    match: str | None = None
+    probability: float = 1.0
+    after_bytes: int | None = None
+    selector: Attempts = field(init=False, repr=False, compare=False)
+
+    kind: ClassVar[str] = "fault"
+    phases: ClassVar[tuple[Phase, ...]] = PHASES
+
+    def __post_init__(self) -> None:
+        if self.at not in PHASES:
+            raise InvalidFaultPlan(
+                f"{self.kind}: at={self.at!r} is not a phase; allowed: {', '.join(PHASES)}"
+            )
+        if self.at not in self.phases:
+            raise InvalidFaultPlan(
+                f"{self.kind}: at={self.at!r} is not a phase this fault can fire at;"
+                f" allowed: {', '.join(self.phases)}"
+            )
+        if isinstance(self.probability, bool) or not (
+            isinstance(self.probability, (int, float)) and 0.0 <= self.probability <= 1.0
+        ):
+            raise InvalidFaultPlan(
+                f"{self.kind}: probability={self.probability!r} is out of range;"
+                " allowed: a number from 0 to 1"
+            )
+        if self.at == "body":
+            if not isinstance(self.after_bytes, int) or self.after_bytes < 0:
+                raise InvalidFaultPlan(
+                    f"{self.kind}: at='body' needs after_bytes, the byte count of message"
+                    f" content after which it fires (an integer >= 0); got {self.after_bytes!r}"
+                )
+        elif self.after_bytes is not None:
+            raise InvalidFaultPlan(
+                f"{self.kind}: after_bytes is only for at='body'; got at={self.at!r}"
+            )
+        object.__setattr__(self, "selector", Attempts.parse(self.attempts))
+
+    def selects(self, ctx: FaultContext) -> bool:
+        """Whether this fault applies here; the probability draw comes last."""
+        if ctx.phase != self.at or ctx.attempt not in self.selector:
+            return False
+        if self.match is not None and self.match.lower() not in ctx.argument.lower():
+            return False
+        return self.probability >= 1.0 or ctx.random.random() < self.probability
+
+    def act(self, ctx: FaultContext) -> Action | None:
+        """The action to take, or None to let the server behave normally."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for the timeline: what fired."""
+        return self.kind

@@ -1,0 +1,32 @@
+"""``connection-limit``: 421 to connections above N open at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.replies import S421_TOO_MANY_CONNECTIONS
+from harness.smtp.faults._checks import positive_int
+from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, Send
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionLimit(Fault):
+    """Greet with ``421 4.7.0`` and close when more than ``max_connections`` are open."""
+
+    max_connections: int
+    at: Phase = "banner"
+
+    kind = "connection-limit"
+    phases = ("banner",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive_int(self.kind, "max_connections", self.max_connections)
+
+    def act(self, ctx: FaultContext) -> Action | None:
+        if ctx.server is not None and ctx.server.open_connections > self.max_connections:
+            return Send(S421_TOO_MANY_CONNECTIONS, then_close=True)
+        return None
+
+    def describe(self) -> str:
+        return f"connection-limit {self.max_connections}"

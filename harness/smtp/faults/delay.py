@@ -1,0 +1,31 @@
+"""``delay``: wait before answering, then carry on normally (slow banner, tarpit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.smtp.faults._checks import non_negative_number
+from harness.smtp.faults.base import Action, Fault, FaultContext, Pause
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delay(Fault):
+    """Hold the reply for ``seconds``. At ``body``, stop reading for that long."""
+
+    seconds: float
+
+    kind = "delay"
+    phases = (
+        "connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body",
+        "dot", "quit",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        non_negative_number(self.kind, "seconds", self.seconds)
+
+    def act(self, ctx: FaultContext) -> Action:
+        return Pause(float(self.seconds))
+
+    def describe(self) -> str:
+        return f"delay {self.seconds:g}s"

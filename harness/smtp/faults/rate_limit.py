@@ -1,0 +1,38 @@
+"""``rate-limit``: 421 to MAIL once K messages were accepted within a sliding window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.replies import S421_RATE_LIMITED
+from harness.smtp.faults._checks import non_negative_number, positive_int
+from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, Send
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimit(Fault):
+    """Answer ``421 4.7.0`` to MAIL FROM after ``messages`` accepted in ``window_s`` seconds."""
+
+    messages: int
+    window_s: float
+    at: Phase = "mail"
+
+    kind = "rate-limit"
+    phases = ("mail",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive_int(self.kind, "messages", self.messages)
+        non_negative_number(self.kind, "window_s", self.window_s)
+
+    def act(self, ctx: FaultContext) -> Action | None:
+        if ctx.server is None:
+            return None
+        since = ctx.now - self.window_s
+        recent = sum(1 for t in ctx.server.accepted_message_times() if t >= since)
+        if recent >= self.messages:
+            return Send(S421_RATE_LIMITED, then_close=True)
+        return None
+
+    def describe(self) -> str:
+        return f"rate-limit {self.messages}/{self.window_s:g}s"

@@ -1,0 +1,42 @@
+"""``reply``: answer with a chosen reply instead of the normal one.
+
+A 421 also closes the connection, as RFC 5321 §3.8 says a server does after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from harness.replies import Reply as SMTPReply
+from harness.smtp.faults.base import Action, Fault, FaultContext, Send
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply(Fault):
+    """Send ``reply`` (e.g. ``"451 4.7.1 Try again later"``) at the phase.
+
+    At ``dot``, a 2yz reply means the server accepted the message, so it is stored.
+    ``then_close`` closes the connection right after the reply (e.g. close after ``250``).
+    """
+
+    reply: SMTPReply | str | Sequence[str]
+    then_close: bool = False
+    parsed: SMTPReply = field(init=False, repr=False, compare=False)
+
+    kind = "reply"
+    phases = (
+        "connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body",
+        "dot", "quit",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
+        object.__setattr__(self, "parsed", parsed)
+
+    def act(self, ctx: FaultContext) -> Action:
+        return Send(self.parsed, then_close=self.then_close or self.parsed.closes_connection)
+
+    def describe(self) -> str:
+        return f"reply {self.parsed.wire_lines()[0]}"

@@ -1,0 +1,24 @@
+"""``store-then-drop``: keep the message, then drop the connection before the ``250``.
+
+This is RFC 1047's synchronisation gap: the server has accepted responsibility
+(RFC 5321 §4.2.5) but the client never hears it, so a retry delivers a second copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, StoreAndDisconnect
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreThenDrop(Fault):
+    """At ``dot``: store the message, then close without replying."""
+
+    at: Phase = "dot"
+
+    kind = "store-then-drop"
+    phases = ("dot",)
+
+    def act(self, ctx: FaultContext) -> Action:
+        return StoreAndDisconnect()

@@ -1,0 +1,428 @@
+"""The SMTP session with faults: the one place that subclasses aiosmtpd.
+
+aiosmtpd parses commands and builds replies; this module decides, at each phase, whether
+a fault takes over, records what crosses the wire, and carries out closes and resets.
+The overrides are few and each is exercised by the end-to-end tests, because these are
+the places an aiosmtpd upgrade could break:
+
+- ``push``: every reply passes here (recorded; the first one is the banner phase;
+  a 421 closes the connection as RFC 5321 §3.8 says, which aiosmtpd does not do).
+- ``data_received``: records command lines as they arrive and counts message content,
+  so a ``body`` fault fires at an exact byte offset.
+- ``smtp_<COMMAND>``: consult the faults of the command's phase before aiosmtpd runs it.
+- ``connection_made`` / ``connection_lost`` / ``eof_received`` / ``_timeout_cb``: the
+  attempt's start, and who ended it and how.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from harness.replies import Reply
+from harness.smtp.faults.base import (
+    Action,
+    Disconnect,
+    Fault,
+    FaultContext,
+    Pause,
+    Phase,
+    Send,
+    Stall,
+    StoreAndDisconnect,
+)
+from harness.smtp.faults.plan import FaultPlan
+from harness.timeline import CloseReason, Recorder
+
+_ADDRESS = re.compile(r"<([^>]*)>")
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
+_MAX_RECORDED_LINE = 1000
+_BODY_END = b"\r\n.\r\n"
+
+
+class SessionHost:
+    """What the sessions of one server share: plan, recorder, open sessions, messages."""
+
+    def __init__(self, plan: FaultPlan, recorder: Recorder, hostname: str) -> None:
+        self.plan = plan
+        self.recorder = recorder
+        self.hostname = hostname
+        self.sessions: set[FaultySMTP] = set()
+        self._accepted: list[float] = []
+
+    @property
+    def open_connections(self) -> int:
+        return len(self.sessions)
+
+    def accepted_message_times(self) -> list[float]:
+        return self._accepted
+
+    def note_accepted(self, now: float) -> None:
+        self._accepted.append(now)
+
+    def reset(self) -> None:
+        self._accepted.clear()
+
+
+class _Handler:
+    """aiosmtpd's hook object: stores messages, through the session's fault checks."""
+
+    async def handle_DATA(self, server: FaultySMTP, session: Session, envelope: Envelope) -> str:
+        return await server.end_of_data(envelope)
+
+
+class FaultySMTP(SMTP):  # type: ignore[misc]
+    """One connection of the fake server."""
+
+    def __init__(self, host: SessionHost, *, idle_timeout: float, **options: Any) -> None:
+        super().__init__(
+            _Handler(),
+            hostname=host.hostname,
+            ident="ESMTP smtp-fault-harness",
+            timeout=idle_timeout,
+            **options,
+        )
+        self._host = host
+        self.attempt = 0
+        self._greeted = False
+        self._refusing = False
+        self._quit_seen = False
+        self._close_reason: CloseReason | None = None
+        self._close_after_reply = False
+        self._reply_lines: list[str] = []
+        self._line = bytearray()
+        self._in_body = False
+        self._body_tail = b""
+        self._body_bytes = 0
+        self._body_faults: list[tuple[Fault, Action]] = []
+        self._discarding = False
+        self._closed: asyncio.Future[None] | None = None
+
+    # -- the attempt's life -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.attempt == 0:
+            peer = transport.get_extra_info("peername")
+            self.attempt = self._host.recorder.join_attempt(
+                (str(peer[0]), int(peer[1])) if peer else None
+            )
+            self._host.sessions.add(self)
+            self._closed = asyncio.get_running_loop().create_future()
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._in_body:
+            self._record_body_end(complete=False)
+        reason = self._close_reason
+        if reason is None:
+            if self._quit_seen:
+                reason = "client-quit"
+            elif isinstance(error, ConnectionResetError):
+                reason = "client-reset"
+            else:
+                reason = "client-close"
+        self._host.recorder.close_attempt(self.attempt, reason)
+        self._host.sessions.discard(self)
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        # aiosmtpd stops serving on EOF but leaves the socket half-open; a real server
+        # closes its side too, so the client's close is seen at once.
+        super().eof_received()
+        if self.transport is not None:
+            self.transport.close()
+        return False
+
+    def _timeout_cb(self) -> None:
+        self._close_reason = self._close_reason or "idle-timeout"
+        super()._timeout_cb()
+
+    def disconnect(self, reason: CloseReason, *, reset: bool = False, now: bool = False) -> None:
+        """End the connection: FIN after what was written, RST with ``reset``, or drop
+        unsent output with ``now`` (the server is stopping)."""
+        self._close_reason = self._close_reason or reason
+        transport = self._original_transport or self.transport
+        if transport is None or (transport.is_closing() and not now):
+            return
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if reset or now:
+            transport.abort()
+        else:
+            transport.close()
+
+    async def _until_closed(self) -> None:
+        assert self._closed is not None
+        await asyncio.shield(self._closed)
+
+    # -- what crosses the wire ----------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_body:
+            data = self._receive_body(data)
+        if data:
+            self._record_lines(data)
+            if not self._discarding:
+                super().data_received(data)
+
+    def _record_lines(self, data: bytes) -> None:
+        recorder, attempt = self._host.recorder, self.attempt
+        start = 0
+        while (end := data.find(b"\n", start)) != -1:
+            self._line += data[start:end + 1]
+            start = end + 1
+            line = bytes(self._line)
+            self._line.clear()
+            text = line.rstrip(b"\r\n")
+            recorder.record(
+                attempt, "command",
+                text[:_MAX_RECORDED_LINE].decode("utf-8", "backslashreplace"),
+                bytes=len(line),
+                **({"truncated": True} if len(text) > _MAX_RECORDED_LINE else {}),
+            )
+        if start < len(data) and len(self._line) <= 2 * _MAX_RECORDED_LINE:
+            self._line += data[start:]
+
+    def _receive_body(self, data: bytes) -> bytes:
+        """Count message content, fire ``body`` faults at their offsets; return what is
+        left after the end-of-data marker (pipelined commands), to be read as lines."""
+        window = self._body_tail + data
+        marker = window.find(_BODY_END)
+        end = len(data) if marker == -1 else marker + len(_BODY_END) - len(self._body_tail)
+        content_end = end if marker == -1 else max(0, marker - len(self._body_tail) + 2)
+        offset = self._body_bytes
+        while self._body_faults and (after := self._body_faults[0][0].after_bytes) is not None:
+            if after > offset + content_end:
+                break
+            fault, action = self._body_faults.pop(0)
+            cut = after - offset
+            if not self._discarding:
+                super().data_received(data[:cut])
+            self._body_bytes = after
+            self._body_tail = (self._body_tail + data[:cut])[-len(_BODY_END) + 1:]
+            self._body_fault(fault, action, data[cut:])
+            return b""
+        self._body_bytes = offset + content_end
+        self._body_tail = window[-len(_BODY_END) + 1:]
+        if not self._discarding:
+            super().data_received(data[:end])
+        if marker != -1:
+            self._record_body_end(complete=True)
+        return data[end:]
+
+    def _body_fault(self, fault: Fault, action: Action, rest: bytes) -> None:
+        self._record_fault(fault, action, offset=self._body_bytes)
+        if isinstance(action, Pause):
+            assert self.transport is not None
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+
+            def resume() -> None:
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.resume_reading()  # type: ignore[attr-defined]
+                    self.data_received(rest)
+
+            asyncio.get_running_loop().call_later(action.seconds, resume)
+        elif isinstance(action, Send):
+            self._discarding = True
+            for line in action.reply.wire_lines():
+                self._record_reply_line(line)
+                self._writer.write(line.encode() + b"\r\n")
+            self.disconnect("server-close")
+        elif isinstance(action, Disconnect):
+            self.disconnect("server-reset" if action.reset else "server-close", reset=action.reset)
+        else:  # Stall: keep the socket open, read nothing more into the session
+            self._discarding = True
+
+    def _record_body_end(self, *, complete: bool) -> None:
+        self._in_body = False
+        self._host.recorder.record(
+            self.attempt, "data", f"{self._body_bytes} bytes of content",
+            bytes=self._body_bytes, complete=complete,
+        )
+
+    async def push(self, status: str | bytes) -> None:
+        if not self._greeted:
+            self._greeted = True
+            if await self._faults("connect") or await self._faults("banner"):
+                return
+        line = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        final = self._record_reply_line(line)
+        if line.startswith("354"):
+            self._start_body()
+        await super().push(status)
+        if final and (self._close_after_reply or line.startswith("421")):
+            self.disconnect("server-close")
+
+    def _record_reply_line(self, line: str) -> bool:
+        """Collect a reply's lines; record it once complete. True on its final line."""
+        self._reply_lines.append(line)
+        if len(line) > 3 and line[3] == "-":
+            return False
+        lines, self._reply_lines = self._reply_lines, []
+        code = int(line[:3]) if line[:3].isdigit() else 0
+        self._host.recorder.record(self.attempt, "reply", "\n".join(lines), code=code)
+        return True
+
+    def _start_body(self) -> None:
+        self._in_body = True
+        self._body_tail = b"\r\n"
+        self._body_bytes = 0
+        self._discarding = False
+        plan = self._host.plan
+        if plan.has("body"):
+            fired = plan.consult(self._context("body"), every=True)
+            self._body_faults = sorted(fired, key=lambda pair: pair[0].after_bytes or 0)
+
+    # -- faults at command phases -------------------------------------------------------
+
+    def _context(self, phase: Phase, argument: str = "") -> FaultContext:
+        envelope, session = self.envelope, self.session
+        match = _ADDRESS.search(argument)
+        peer = session.peer if session is not None else None
+        return FaultContext(
+            attempt=self.attempt,
+            phase=phase,
+            now=time.monotonic(),
+            argument=argument,
+            address=match.group(1) if match else None,
+            peer_host=str(peer[0]) if peer else "",
+            mail_from=envelope.mail_from if envelope is not None else None,
+            rcpt_tos=tuple(envelope.rcpt_tos) if envelope is not None else (),
+            server=self._host,
+        )
+
+    def _record_fault(self, fault: Fault, action: Action, **data: Any) -> None:
+        self._host.recorder.record(
+            self.attempt, "fault", fault.describe(),
+            phase=fault.at, fault=fault.kind, action=type(action).__name__.lower(), **data,
+        )
+
+    async def _faults(self, phase: Phase, argument: str = "") -> bool:
+        """Carry out the faults of ``phase``; True if one took over from the server."""
+        plan = self._host.plan
+        if not plan.has(phase):
+            return False
+        for fault, action in plan.consult(self._context(phase, argument)):
+            self._record_fault(fault, action)
+            if isinstance(action, Pause):
+                await asyncio.sleep(action.seconds)
+                continue
+            await self._take_over(action, phase)
+            return True
+        return False
+
+    async def _take_over(self, action: Action, phase: Phase) -> None:
+        if isinstance(action, Send):
+            await self._send(action.reply, then_close=action.then_close)
+            if phase in ("connect", "banner") and not action.reply.code // 100 == 2:
+                self._refusing = True  # RFC 5321 §3.1: wait for QUIT, 503 to the rest
+        elif isinstance(action, Disconnect):
+            self.disconnect("server-reset" if action.reset else "server-close", reset=action.reset)
+            await self._until_closed()
+        elif isinstance(action, (Stall, StoreAndDisconnect)):
+            await self._until_closed()
+
+    async def _send(self, reply: Reply, *, then_close: bool) -> None:
+        lines = reply.wire_lines()
+        for line in lines[:-1]:
+            await self.push(line)
+        self._close_after_reply = then_close
+        await self.push(lines[-1])
+        if then_close:
+            await self._until_closed()
+
+    async def _command(
+        self, phase: Phase | None, arg: str | None, run: Callable[[str], Awaitable[None]]
+    ) -> None:
+        if self._refusing:
+            await self.push("503 5.5.1 Bad sequence of commands")
+            return
+        if phase is not None and await self._faults(phase, arg or ""):
+            return
+        await run(arg)  # type: ignore[arg-type]
+
+    async def smtp_EHLO(self, arg: str) -> None:
+        await self._command("ehlo", arg, super().smtp_EHLO)
+
+    async def smtp_HELO(self, arg: str) -> None:
+        await self._command("ehlo", arg, super().smtp_HELO)
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        await self._command("mail", arg, super().smtp_MAIL)
+
+    async def smtp_RCPT(self, arg: str) -> None:
+        await self._command("rcpt", arg, super().smtp_RCPT)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        await self._command("data", arg, super().smtp_DATA)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        await self._command("auth", arg, super().smtp_AUTH)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await self._command("starttls", arg, super().smtp_STARTTLS)
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        self._refusing = False
+        if await self._faults("quit", arg or ""):
+            return
+        self._quit_seen = True
+        await super().smtp_QUIT(arg)
+
+    # -- the end of a message -----------------------------------------------------------
+
+    async def end_of_data(self, envelope: Envelope) -> str:
+        """Called once the final ``.`` arrived: the ``dot`` phase, then store and reply."""
+        if self._in_body:
+            self._record_body_end(complete=True)
+        plan = self._host.plan
+        if plan.has("dot"):
+            for fault, action in plan.consult(self._context("dot")):
+                self._record_fault(fault, action)
+                if isinstance(action, Pause):
+                    await asyncio.sleep(action.seconds)
+                elif isinstance(action, StoreAndDisconnect):
+                    self._store(envelope)
+                    self.disconnect("server-close")
+                    await self._until_closed()
+                elif isinstance(action, Send):
+                    if action.reply.code // 100 == 2:
+                        self._store(envelope)
+                    lines = action.reply.wire_lines()
+                    for line in lines[:-1]:
+                        await self.push(line)
+                    self._close_after_reply = action.then_close
+                    return lines[-1]
+                else:
+                    await self._take_over(action, "dot")
+        message_id = self._store(envelope)
+        return f"250 2.0.0 OK queued as {message_id or 'message'}"
+
+    def _store(self, envelope: Envelope) -> str | None:
+        raw: bytes = envelope.original_content or b""
+        header_end = raw.find(b"\r\n\r\n")
+        match = _MESSAGE_ID.search(raw, 0, header_end if header_end != -1 else len(raw))
+        message_id = match.group(1).decode("utf-8", "replace").strip() if match else None
+        self._host.recorder.store_message(
+            self.attempt,
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            message_id=message_id,
+            raw=raw,
+        )
+        self._host.note_accepted(time.monotonic())
+        return message_id

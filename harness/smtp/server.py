@@ -1,0 +1,178 @@
+"""FakeSMTPServer: a sink SMTP server on a free loopback port, with a fault plan.
+
+It binds port 0 and reads the bound port back (no fixed ports, no self-probe connection,
+unlike aiosmtpd's ``Controller``), never relays, and keeps every accepted message.
+Used synchronously it runs on its own event-loop thread; ``async with`` runs it on the
+caller's loop instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from harness.errors import ServerError
+from harness.loop import LoopThread
+from harness.smtp.faults.base import Fault
+from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.protocol import FaultySMTP, SessionHost
+from harness.timeline import Recorder, StoredMessage, Timeline
+
+
+class FakeSMTPServer:
+    """A fake SMTP server that replays faults per attempt and records a timeline.
+
+    >>> with FakeSMTPServer([faults.Reply(at="banner", reply="421 4.7.0 Busy", attempts=1)]) as s:
+    ...     send_mail(s.host, s.port)          # the client under test
+    >>> s.timeline.attempts[0].reply_codes
+    [421]
+    """
+
+    def __init__(
+        self,
+        faults: Iterable[Fault] | FaultPlan = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = None,
+        hostname: str = "localhost",
+        idle_timeout: float = 300.0,
+        data_size_limit: int = 32 * 1024 * 1024,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
+        self.recorder = recorder or Recorder()
+        self._requested = (host, port)
+        self._options: dict[str, Any] = {
+            "idle_timeout": idle_timeout,
+            "data_size_limit": data_size_limit,
+        }
+        self._sessions = SessionHost(self.plan, self.recorder, hostname)
+        self._server: asyncio.Server | None = None
+        self._thread: LoopThread | None = None
+        self._address: tuple[str, int] | None = None
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self.port}" if self._address else "not started"
+        return f"<FakeSMTPServer {where} faults={len(self.plan.faults)} seed={self.plan.seed}>"
+
+    # -- where it listens ----------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self._bound()[0]
+
+    @property
+    def port(self) -> int:
+        return self._bound()[1]
+
+    @property
+    def seed(self) -> int:
+        return self.plan.seed
+
+    def _bound(self) -> tuple[str, int]:
+        if self._address is None:
+            raise ServerError("the server is not running: call start() or use it in a with block")
+        return self._address
+
+    # -- what happened ---------------------------------------------------------------------
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.recorder.timeline()
+
+    @property
+    def messages(self) -> tuple[StoredMessage, ...]:
+        return self.recorder.timeline().messages
+
+    def reset(self) -> None:
+        """Forget the timeline, the messages and the faults' state; keep listening."""
+        self.recorder.reset()
+        self.plan.reset()
+        self._sessions.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        host, port = self._requested
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                lambda: FaultySMTP(self._sessions, loop=loop, **self._options),
+                host=host,
+                port=port,
+                family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                reuse_address=True,
+            )
+        except OSError as error:
+            raise ServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        sockname = self._server.sockets[0].getsockname()
+        self._address = (str(sockname[0]), int(sockname[1]))
+
+    async def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for session in list(self._sessions.sessions):
+            session.disconnect("server-stop", now=True)
+        await server.wait_closed()
+        for _ in range(100):  # connection_lost runs on the next loop turns
+            if not self._sessions.sessions:
+                break
+            await asyncio.sleep(0)
+        self._address = None
+
+    def start(self) -> FakeSMTPServer:
+        """Start listening on a loop thread of its own. Does nothing if already started."""
+        if self._server is not None:
+            return self
+        self._thread = LoopThread(f"smtp-fault-harness {self._requested[0]}")
+        try:
+            self._thread.call(self._open())
+        except BaseException:
+            self._thread.stop()
+            self._thread = None
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and stop listening. Does nothing if not started."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.call(self._close())
+            thread.stop()
+
+    async def start_async(self) -> FakeSMTPServer:
+        """Start listening on the running event loop."""
+        if self._server is None:
+            await self._open()
+        return self
+
+    async def stop_async(self) -> None:
+        await self._close()
+
+    def __enter__(self) -> FakeSMTPServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeSMTPServer:
+        return await self.start_async()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop_async()

@@ -1,0 +1,296 @@
+"""What happened, recorded as it happened: the Recorder writes, the Timeline reads.
+
+Every side of a run (the fake server, the chaos proxy, the TLS layer) writes into one
+:class:`Recorder` with ``time.monotonic_ns()`` stamps. Verdicts and reporters only ever
+see the frozen :class:`Timeline` it hands out, so nothing downstream can rewrite history.
+Recording is thread-safe: the server writes from its event-loop thread while a test reads
+from its own.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CloseReason = Literal[
+    "client-quit",  # the client sent QUIT and the server answered
+    "client-close",  # the client closed (FIN) without QUIT
+    "client-reset",  # the client reset the connection (RST)
+    "server-close",  # a fault or a 421 made the server close (FIN)
+    "server-reset",  # a fault made the server reset (RST)
+    "idle-timeout",  # the server's idle timer closed it
+    "server-stop",  # the server was stopped with the connection still open
+]
+
+EventKind = Literal["accept", "command", "reply", "fault", "data", "message", "tls", "toxic", "note"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened on one attempt.
+
+    ``text`` is the human-readable line (a command as received, a reply as sent);
+    ``data`` holds the structured facts (reply code, fault name, byte offset...).
+    """
+
+    t_ns: int
+    attempt: int
+    kind: EventKind
+    text: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message the fake server accepted (and, being a sink, kept)."""
+
+    attempt: int
+    t_ns: int
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    message_id: str | None
+    raw: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One TCP connection from the client under test, numbered from 1 by arrival."""
+
+    index: int
+    peer: tuple[str, int] | None
+    start_ns: int
+    end_ns: int | None
+    closed_by: CloseReason | None
+    events: tuple[Event, ...]
+
+    def of_kind(self, kind: EventKind) -> list[Event]:
+        return [event for event in self.events if event.kind == kind]
+
+    @property
+    def commands(self) -> list[str]:
+        """Command lines as the server received them, in order."""
+        return [event.text for event in self.of_kind("command")]
+
+    @property
+    def reply_codes(self) -> list[int]:
+        """The code of every reply the server sent, in order."""
+        return [int(event.data["code"]) for event in self.of_kind("reply")]
+
+    @property
+    def faults(self) -> list[Event]:
+        return self.of_kind("fault")
+
+    @property
+    def data_bytes(self) -> int:
+        """Message content bytes received after ``354``, over every DATA of the attempt."""
+        return sum(int(event.data["bytes"]) for event in self.of_kind("data"))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A read-only snapshot of a run: its attempts and the messages stored."""
+
+    origin_ns: int
+    attempts: tuple[Attempt, ...]
+    messages: tuple[StoredMessage, ...]
+
+    def attempt(self, index: int) -> Attempt:
+        for attempt in self.attempts:
+            if attempt.index == index:
+                return attempt
+        raise KeyError(f"no attempt {index}; attempts recorded: {len(self.attempts)}")
+
+    def seconds(self, t_ns: int | None) -> float | None:
+        """A monotonic stamp as seconds from the start of the run."""
+        return None if t_ns is None else round((t_ns - self.origin_ns) / 1e9, 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: times in seconds from the run's start."""
+        return {
+            "attempts": [
+                {
+                    "index": a.index,
+                    "peer": list(a.peer) if a.peer else None,
+                    "start_s": self.seconds(a.start_ns),
+                    "end_s": self.seconds(a.end_ns),
+                    "closed_by": a.closed_by,
+                    "events": [
+                        {"t_s": self.seconds(e.t_ns), "kind": e.kind, "text": e.text,
+                         **({"data": dict(e.data)} if e.data else {})}
+                        for e in a.events
+                    ],
+                }
+                for a in self.attempts
+            ],
+            "messages": [
+                {
+                    "attempt": m.attempt,
+                    "t_s": self.seconds(m.t_ns),
+                    "message_id": m.message_id,
+                    "mail_from": m.mail_from,
+                    "rcpt_to": list(m.rcpt_tos),
+                    "size": m.size,
+                }
+                for m in self.messages
+            ],
+        }
+
+    def to_json(self, **dumps_options: Any) -> str:
+        return json.dumps(self.to_dict(), **dumps_options)
+
+    def transcript(self) -> str:
+        """The conversation as a person reads it: ``+0.012s #1 C: EHLO x``."""
+        rows: list[tuple[int, str]] = []
+        for a in self.attempts:
+            for e in a.events:
+                arrow = {"command": "C:", "reply": "S:"}.get(e.kind, f"[{e.kind}]")
+                rows.append((e.t_ns, f"#{a.index} {arrow} {e.text}"))
+            if a.end_ns is not None:
+                rows.append((a.end_ns, f"#{a.index} [close] {a.closed_by}"))
+        rows.sort(key=lambda row: row[0])
+        return "\n".join(f"+{self.seconds(t):.3f}s {line}" for t, line in rows)
+
+
+class _AttemptLog:
+    __slots__ = ("closed_by", "end_ns", "events", "index", "peer", "start_ns")
+
+    def __init__(self, index: int, peer: tuple[str, int] | None, start_ns: int) -> None:
+        self.index = index
+        self.peer = peer
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.closed_by: CloseReason | None = None
+        self.events: list[Event] = []
+
+    def freeze(self) -> Attempt:
+        return Attempt(
+            self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, tuple(self.events)
+        )
+
+
+class Recorder:
+    """The write side: every component of a run records into one Recorder.
+
+    Attempt numbers are handed out here, so the chaos proxy and the fake server agree on
+    them: the proxy opens the attempt when the client connects and binds its upstream
+    socket's port to it; the server then joins that attempt instead of opening a new one.
+    """
+
+    def __init__(self, clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._origin_ns = clock()
+        self._attempts: dict[int, _AttemptLog] = {}
+        self._messages: list[StoredMessage] = []
+        self._upstream_ports: dict[int, int] = {}
+        self._changed = threading.Condition(self._lock)
+
+    def now_ns(self) -> int:
+        return self._clock()
+
+    def open_attempt(self, peer: tuple[str, int] | None) -> int:
+        """Start a new attempt for a connection that just arrived; returns its number."""
+        with self._lock:
+            index = len(self._attempts) + 1
+            log = _AttemptLog(index, peer, self._clock())
+            self._attempts[index] = log
+            log.events.append(Event(log.start_ns, index, "accept", str(peer) if peer else ""))
+            self._changed.notify_all()
+            return index
+
+    def bind_upstream_port(self, port: int, attempt: int) -> None:
+        """Say that a connection arriving from local ``port`` belongs to ``attempt``."""
+        with self._lock:
+            self._upstream_ports[port] = attempt
+
+    def join_attempt(self, peer: tuple[str, int] | None) -> int:
+        """The attempt a connection from ``peer`` belongs to, opening one if it is new."""
+        if peer is not None:
+            with self._lock:
+                index = self._upstream_ports.pop(peer[1], None)
+            if index is not None:
+                return index
+        return self.open_attempt(peer)
+
+    def record(
+        self, attempt: int, kind: EventKind, text: str = "", **data: Any
+    ) -> None:
+        """Append one event to an attempt, stamped now."""
+        with self._lock:
+            log = self._attempts[attempt]
+            log.events.append(Event(self._clock(), attempt, kind, text, data))
+            self._changed.notify_all()
+
+    def close_attempt(self, attempt: int, reason: CloseReason) -> None:
+        """Mark an attempt closed; the first reason given wins."""
+        with self._lock:
+            log = self._attempts[attempt]
+            if log.end_ns is None:
+                log.end_ns = self._clock()
+                log.closed_by = reason
+                self._changed.notify_all()
+
+    def store_message(
+        self,
+        attempt: int,
+        *,
+        mail_from: str,
+        rcpt_tos: tuple[str, ...],
+        message_id: str | None,
+        raw: bytes,
+    ) -> StoredMessage:
+        with self._lock:
+            message = StoredMessage(
+                attempt, self._clock(), mail_from, rcpt_tos, message_id, raw
+            )
+            self._messages.append(message)
+            self._attempts[attempt].events.append(
+                Event(message.t_ns, attempt, "message", message_id or "",
+                      {"size": message.size, "rcpt_to": list(rcpt_tos)})
+            )
+            self._changed.notify_all()
+            return message
+
+    def wait_for(self, predicate: Callable[[Timeline], bool], timeout: float) -> Timeline:
+        """Block until the timeline satisfies ``predicate``; raise TimeoutError otherwise.
+
+        Tests use this instead of sleeping: it wakes on every new attempt, close or message.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                timeline = self._snapshot()
+                if predicate(timeline):
+                    return timeline
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"timeline did not reach the awaited state in {timeout}s")
+                self._changed.wait(remaining)
+
+    def timeline(self) -> Timeline:
+        """A frozen snapshot of everything recorded so far."""
+        with self._lock:
+            return self._snapshot()
+
+    def reset(self) -> None:
+        """Forget every attempt and message; numbering starts from 1 again."""
+        with self._lock:
+            self._origin_ns = self._clock()
+            self._attempts.clear()
+            self._messages.clear()
+            self._upstream_ports.clear()
+
+    def _snapshot(self) -> Timeline:
+        return Timeline(
+            self._origin_ns,
+            tuple(log.freeze() for log in self._attempts.values()),
+            tuple(self._messages),
+        )
