@@ -1,0 +1,1 @@
+"""Expectations over a timeline, and the verdict they add up to."""

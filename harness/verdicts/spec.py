@@ -1,0 +1,58 @@
+"""What a scenario expects of the client: plain frozen values, no behaviour.
+
+The scenario file's ``expect:`` section is validated into these values; the checks in
+``harness.verdicts`` read them. Each field left at ``None`` is simply not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["violation", "deviation", "advisory"]
+Delivered = Literal["once", "at-least-once", "never"]
+Jitter = Literal["none", "full", "equal", "decorrelated"]
+ClientExit = Literal["zero", "non-zero"]
+
+
+@dataclass(frozen=True)
+class AttemptBounds:
+    """How many connections the client may make: ``min <= attempts <= max``."""
+
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """A declared retry policy: delay before retry n (from 1) is drawn from
+    ``jitter`` over the envelope ``min(cap_s, initial_s * factor ** (n - 1))``."""
+
+    initial_s: float
+    factor: float = 2.0
+    cap_s: float | None = None
+    jitter: Jitter = "none"
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Everything a scenario may expect. ``backoff="increasing"`` means a generic
+    "backs off" check with no declared policy.
+
+    ``relax`` names deviation-level expectations the scenario accepts as advisory.
+    """
+
+    delivered: Delivered | None = None
+    attempts: AttemptBounds | None = None
+    backoff: BackoffPolicy | Literal["increasing"] | None = None
+    no_retry_after_permanent: bool | None = None
+    closes_after_421: bool | None = None
+    gives_up_within_s: float | None = None
+    client_exit: ClientExit | None = None
+    # TLS checks (their timeline facts come with the TLS layer)
+    refuses_bad_certificate: bool | None = None
+    no_plaintext_fallback: bool | None = None
+    no_plaintext_auth: bool | None = None
+    discards_injected_responses: bool | None = None
+    re_ehlo_after_starttls: bool | None = None
+    relax: frozenset[str] = field(default_factory=frozenset)
