@@ -24,9 +24,13 @@ CloseReason = Literal[
     "server-reset",  # a fault made the server reset (RST)
     "idle-timeout",  # the server's idle timer closed it
     "server-stop",  # the server was stopped with the connection still open
+    "proxy-close",  # the chaos proxy closed it (FIN): a toxic, or the proxy disabled
+    "proxy-reset",  # the chaos proxy reset it (RST): the reset_peer toxic
 ]
 
-EventKind = Literal["accept", "command", "reply", "fault", "data", "message", "tls", "toxic", "note"]
+EventKind = Literal[
+    "accept", "command", "reply", "fault", "data", "message", "tls", "toxic", "note"
+]
 
 
 @dataclass(frozen=True)

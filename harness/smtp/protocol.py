@@ -45,6 +45,12 @@ _ADDRESS = re.compile(r"<([^>]*)>")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 _MAX_RECORDED_LINE = 1000
 _BODY_END = b"\r\n.\r\n"
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
+
+
+def printable(line: bytes) -> str:
+    """A received line as readable text: invalid UTF-8 and control bytes as ``\\xNN``."""
+    return line.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
 
 
 class SessionHost:
@@ -78,7 +84,7 @@ class _Handler:
         return await server.end_of_data(envelope)
 
 
-class FaultySMTP(SMTP):  # type: ignore[misc]
+class FaultySMTP(SMTP):
     """One connection of the fake server."""
 
     def __init__(self, host: SessionHost, *, idle_timeout: float, **options: Any) -> None:
@@ -147,21 +153,25 @@ class FaultySMTP(SMTP):  # type: ignore[misc]
 
     def _timeout_cb(self) -> None:
         self._close_reason = self._close_reason or "idle-timeout"
-        super()._timeout_cb()
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     def disconnect(self, reason: CloseReason, *, reset: bool = False, now: bool = False) -> None:
         """End the connection: FIN after what was written, RST with ``reset``, or drop
         unsent output with ``now`` (the server is stopping)."""
-        self._close_reason = self._close_reason or reason
         transport = self._original_transport or self.transport
-        if transport is None or (transport.is_closing() and not now):
+        if transport is None:
             return
+        if transport.is_closing():  # already ending (QUIT, EOF): keep how it ended
+            if now:
+                transport.abort()  # type: ignore[attr-defined]
+            return
+        self._close_reason = self._close_reason or reason
         if reset:
             sock = transport.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         if reset or now:
-            transport.abort()
+            transport.abort()  # type: ignore[attr-defined]
         else:
             transport.close()
 
@@ -190,7 +200,7 @@ class FaultySMTP(SMTP):  # type: ignore[misc]
             text = line.rstrip(b"\r\n")
             recorder.record(
                 attempt, "command",
-                text[:_MAX_RECORDED_LINE].decode("utf-8", "backslashreplace"),
+                printable(text[:_MAX_RECORDED_LINE]),
                 bytes=len(line),
                 **({"truncated": True} if len(text) > _MAX_RECORDED_LINE else {}),
             )
@@ -215,7 +225,8 @@ class FaultySMTP(SMTP):  # type: ignore[misc]
             self._body_bytes = after
             self._body_tail = (self._body_tail + data[:cut])[-len(_BODY_END) + 1:]
             self._body_fault(fault, action, data[cut:])
-            return b""
+            # a stalled session still counts what arrives, it only stops answering
+            return self._receive_body(data[cut:]) if isinstance(action, Stall) else b""
         self._body_bytes = offset + content_end
         self._body_tail = window[-len(_BODY_END) + 1:]
         if not self._discarding:
@@ -254,12 +265,12 @@ class FaultySMTP(SMTP):  # type: ignore[misc]
             bytes=self._body_bytes, complete=complete,
         )
 
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: str) -> None:  # type: ignore[override]
         if not self._greeted:
             self._greeted = True
             if await self._faults("connect") or await self._faults("banner"):
                 return
-        line = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        line = status
         final = self._record_reply_line(line)
         if line.startswith("354"):
             self._start_body()
@@ -328,7 +339,7 @@ class FaultySMTP(SMTP):  # type: ignore[misc]
     async def _take_over(self, action: Action, phase: Phase) -> None:
         if isinstance(action, Send):
             await self._send(action.reply, then_close=action.then_close)
-            if phase in ("connect", "banner") and not action.reply.code // 100 == 2:
+            if phase in ("connect", "banner") and action.reply.code // 100 != 2:
                 self._refusing = True  # RFC 5321 §3.1: wait for QUIT, 503 to the rest
         elif isinstance(action, Disconnect):
             self.disconnect("server-reset" if action.reset else "server-close", reset=action.reset)

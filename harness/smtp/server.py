@@ -106,9 +106,11 @@ class FakeSMTPServer:
                 port=port,
                 family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                 reuse_address=True,
+                backlog=1024,
             )
         except OSError as error:
-            raise ServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+            reason = error.strerror or error
+            raise ServerError(f"cannot listen on {host}:{port}: {reason}") from None
         sockname = self._server.sockets[0].getsockname()
         self._address = (str(sockname[0]), int(sockname[1]))
 

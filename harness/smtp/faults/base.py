@@ -66,7 +66,7 @@ class Attempts:
         if isinstance(spec, Sequence) and spec and all(
             isinstance(n, int) and not isinstance(n, bool) for n in spec
         ):
-            return cls(only=frozenset(_positive(n) for n in spec))
+            return cls(only=frozenset(_positive(int(n)) for n in spec))
         raise _bad_attempts(spec)
 
     def __str__(self) -> str:
@@ -125,7 +125,7 @@ class StoreAndDisconnect:
     """Keep the message, then close before the ``250`` reaches the client."""
 
 
-Action = Union[Send, Pause, Disconnect, Stall, StoreAndDisconnect]
+Action = Send | Pause | Disconnect | Stall | StoreAndDisconnect
 
 
 # -- what a fault may look at ------------------------------------------------------------
@@ -153,7 +153,7 @@ class FaultContext:
     mail_from: str | None = None
     rcpt_tos: tuple[str, ...] = ()
     server: ServerView | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[Any, Any] = field(default_factory=dict)
     random: random.Random = field(default_factory=random.Random)
 
 

@@ -35,7 +35,7 @@ class Greylist(Fault):
 
     def act(self, ctx: FaultContext) -> Action | None:
         triplet = (ctx.peer_host, ctx.mail_from or "", (ctx.address or ctx.argument).lower())
-        first_seen: float = ctx.state.setdefault(triplet, ctx.now)
+        first_seen = float(ctx.state.setdefault(triplet, ctx.now))
         if ctx.now - first_seen < self.seconds:
             return Send(self.parsed, then_close=self.parsed.closes_connection)
         return None

@@ -1,0 +1,72 @@
+import json
+import threading
+
+import pytest
+
+from harness import Recorder
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000_000
+
+    def __call__(self) -> int:
+        self.now += 1_000_000  # 1 ms per reading
+        return self.now
+
+
+def test_attempts_events_and_json_in_seconds_from_start() -> None:
+    recorder = Recorder(clock=Clock())
+    n = recorder.open_attempt(("127.0.0.1", 5000))
+    recorder.record(n, "command", "EHLO x")
+    recorder.record(n, "reply", "250 ok", code=250)
+    recorder.store_message(n, mail_from="a@x", rcpt_tos=("b@y",), message_id="<1@x>", raw=b"hi")
+    recorder.close_attempt(n, "client-quit")
+    recorder.close_attempt(n, "server-stop")  # the first reason wins
+    data = json.loads(recorder.timeline().to_json())
+    (attempt,) = data["attempts"]
+    assert attempt["index"] == 1 and attempt["closed_by"] == "client-quit"
+    assert attempt["start_s"] == 0.001 and attempt["end_s"] == 0.005
+    assert [e["kind"] for e in attempt["events"]] == ["accept", "command", "reply", "message"]
+    assert data["messages"] == [{"attempt": 1, "t_s": 0.004, "message_id": "<1@x>",
+                                 "mail_from": "a@x", "rcpt_to": ["b@y"], "size": 2}]
+
+
+def test_proxy_and_server_agree_on_attempt_numbers() -> None:
+    recorder = Recorder()
+    first = recorder.open_attempt(("127.0.0.1", 1111))  # the proxy accepts the client
+    recorder.bind_upstream_port(40000, first)
+    assert recorder.join_attempt(("127.0.0.1", 40000)) == first  # the server joins it
+    assert recorder.join_attempt(("127.0.0.1", 40000)) == 2  # a port is bound only once
+
+
+def test_wait_for_times_out_with_a_clear_error() -> None:
+    with pytest.raises(TimeoutError, match="did not reach"):
+        Recorder().wait_for(lambda t: len(t.attempts) > 0, timeout=0.01)
+
+
+def test_concurrent_writers_lose_nothing() -> None:
+    recorder = Recorder()
+
+    def client() -> None:
+        n = recorder.open_attempt(None)
+        for i in range(100):
+            recorder.record(n, "command", f"NOOP {i}")
+        recorder.close_attempt(n, "client-quit")
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    timeline = recorder.timeline()
+    assert sorted(a.index for a in timeline.attempts) == list(range(1, 17))
+    assert all(len(a.commands) == 100 for a in timeline.attempts)
+
+
+def test_reset_starts_numbering_again() -> None:
+    recorder = Recorder()
+    recorder.open_attempt(None)
+    recorder.reset()
+    assert recorder.timeline().attempts == ()
+    assert recorder.open_attempt(None) == 1
