@@ -1,0 +1,358 @@
+"""ChaosProxy: an embedded, Toxiproxy-compatible TCP proxy with per-attempt toxics.
+
+It runs in an event loop of the harness (its own thread when used synchronously), so
+there is no service to start. Each accepted client opens an attempt in the
+:class:`~harness.timeline.Recorder`; the upstream socket is bound before it connects so
+that the fake server joins the same attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import secrets
+import socket
+from collections.abc import Coroutine, Iterable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from harness.chaos.connection import Connection
+from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
+from harness.chaos.toxic import Toxic
+from harness.loop import LoopThread
+from harness.timeline import Recorder, Timeline
+
+T = TypeVar("T")
+
+
+def split_address(address: str, *, what: str) -> tuple[str, int]:
+    """``"host:port"`` or ``"[v6]:port"`` into its parts; an empty host means loopback."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise InvalidToxic(f"{what} {address!r} is not host:port")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def join_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class ChaosProxy:
+    """A proxy in front of ``upstream`` that applies toxics, per attempt if asked.
+
+    >>> with FakeSMTPServer(recorder=recorder) as server, ChaosProxy(
+    ...     (server.host, server.port), [Toxic(type="latency", attributes={"latency": 100})],
+    ...     recorder=recorder, seed=1) as proxy:
+    ...     smtplib.SMTP(proxy.host, proxy.port)
+
+    Control methods come in two flavours: plain ones (``add_toxic``) for code outside the
+    proxy's loop, and ``*_async`` ones for code on it (the HTTP API, async tests).
+    """
+
+    def __init__(
+        self,
+        upstream: tuple[str, int] | str,
+        toxics: Iterable[Toxic] = (),
+        *,
+        name: str = "harness",
+        listen: str = "127.0.0.1:0",
+        enabled: bool = True,
+        recorder: Recorder | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.name = name
+        self.upstream = upstream if isinstance(upstream, str) else join_address(*upstream)
+        split_address(self.upstream, what="upstream")
+        self.listen = join_address(*split_address(listen, what="listen"))
+        self.enabled = enabled
+        self.recorder = recorder or Recorder()
+        self.seed: int = secrets.randbits(64) if seed is None else seed
+        self._toxics: dict[str, Toxic] = {}
+        for toxic in toxics:
+            self._add(toxic)
+        self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._thread: LoopThread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = False
+
+    def __repr__(self) -> str:
+        state = "enabled" if self.enabled else "disabled"
+        return f"<ChaosProxy {self.name} {self.listen} -> {self.upstream} {state} seed={self.seed}>"
+
+    # -- where it listens and what it holds -----------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return split_address(self.listen, what="listen")[0]
+
+    @property
+    def port(self) -> int:
+        port = split_address(self.listen, what="listen")[1]
+        if port == 0:
+            raise ChaosError("the proxy has no port yet: start it (enabled) first")
+        return port
+
+    @property
+    def toxics(self) -> list[Toxic]:
+        """Upstream toxics first, then downstream, each in creation order (as the API)."""
+        ordered = list(self._toxics.values())
+        return [t for t in ordered if t.direction == "upstream"] + [
+            t for t in ordered if t.direction == "downstream"
+        ]
+
+    def toxic(self, name: str) -> Toxic:
+        try:
+            return self._toxics[name]
+        except KeyError:
+            raise NotFound("toxic not found") from None
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.recorder.timeline()
+
+    @property
+    def connections(self) -> int:
+        """Connections open through the proxy right now."""
+        return len(self._connections)
+
+    def to_json(self) -> dict[str, Any]:
+        """Toxiproxy's proxy object (without its stray ``Logger`` key)."""
+        return {
+            "name": self.name, "listen": self.listen, "upstream": self.upstream,
+            "enabled": self.enabled, "toxics": [t.to_json() for t in self.toxics],
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> ChaosProxy:
+        """Start on a loop thread of its own. Does nothing if already started."""
+        if self._running:
+            return self
+        self._thread = LoopThread(f"chaos-proxy {self.name}")
+        try:
+            self._thread.call(self.start_async())
+        except BaseException:
+            self._thread.stop()
+            self._thread = None
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and the listener. Does nothing if not started."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.call(self.stop_async())
+            thread.stop()
+
+    async def start_async(self) -> ChaosProxy:
+        """Start on the running loop (listening at once if enabled)."""
+        if not self._running:
+            self._loop = asyncio.get_running_loop()
+            if self.enabled:
+                await self._listen()
+            self._running = True
+        return self
+
+    async def stop_async(self) -> None:
+        if self._running:
+            await self._unlisten("proxy stopped")
+            self._running = False
+
+    def __enter__(self) -> ChaosProxy:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> ChaosProxy:
+        return await self.start_async()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop_async()
+
+    # -- control, on the proxy's loop ------------------------------------------------------
+
+    async def enable_async(self) -> None:
+        """Listen again, on the same port as before."""
+        if not self.enabled:
+            self.enabled = True
+            if self._running:
+                try:
+                    await self._listen()
+                except ChaosError:
+                    self.enabled = False
+                    raise
+
+    async def disable_async(self) -> None:
+        """Refuse new connections and close every live one; the toxics stay."""
+        if self.enabled:
+            self.enabled = False
+            await self._unlisten("proxy disabled")
+
+    async def configure_async(self, *, listen: str | None = None,
+                              upstream: str | None = None) -> None:
+        """Change where it listens or connects; live connections are dropped if so."""
+        new_listen = self.listen if listen is None else join_address(
+            *split_address(listen, what="listen"))
+        new_upstream = self.upstream if upstream is None else join_address(
+            *split_address(upstream, what="upstream"))
+        if (new_listen, new_upstream) == (self.listen, self.upstream):
+            return
+        live = self._server is not None
+        if live:
+            await self._unlisten("proxy reconfigured")
+        self.listen, self.upstream = new_listen, new_upstream
+        if live:
+            await self._listen()
+
+    async def add_toxic_async(self, toxic: Toxic) -> Toxic:
+        self._add(toxic)
+        await self._rechain()
+        return toxic
+
+    async def update_toxic_async(self, name: str, attributes: Mapping[str, Any] | None = None,
+                                 toxicity: float | None = None) -> Toxic:
+        """Change some attributes (the others keep their values) or the toxicity."""
+        toxic = self.toxic(name).updated(attributes, toxicity)
+        self._toxics[name] = toxic
+        await self._rechain()
+        return toxic
+
+    async def remove_toxic_async(self, name: str) -> None:
+        self.toxic(name)
+        del self._toxics[name]
+        await self._rechain()
+
+    async def reset_async(self) -> None:
+        """Toxiproxy's ``/reset`` for this proxy: enable it and remove every toxic."""
+        await self.enable_async()
+        self._toxics.clear()
+        await self._rechain()
+
+    # -- control, from outside the loop --------------------------------------------------------
+
+    def enable(self) -> None:
+        self._call(self.enable_async())
+
+    def disable(self) -> None:
+        self._call(self.disable_async())
+
+    def add_toxic(self, toxic: Toxic) -> Toxic:
+        return self._call(self.add_toxic_async(toxic))
+
+    def update_toxic(self, name: str, attributes: Mapping[str, Any] | None = None,
+                     toxicity: float | None = None) -> Toxic:
+        return self._call(self.update_toxic_async(name, attributes, toxicity))
+
+    def remove_toxic(self, name: str) -> None:
+        self._call(self.remove_toxic_async(name))
+
+    def reset(self) -> None:
+        self._call(self.reset_async())
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None or not self._running:
+            return asyncio.run(coro)  # not started: only the settings change
+        if self._thread is None:
+            coro.close()
+            raise ChaosError(
+                "this proxy runs on your event loop: await the *_async method instead"
+            )
+        return self._thread.call(coro)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _add(self, toxic: Toxic) -> None:
+        if toxic.name in self._toxics:
+            raise AlreadyExists("toxic already exists")
+        self._toxics[toxic.name] = toxic
+
+    def _for_attempt(self, attempt: int) -> list[Toxic]:
+        return [t for t in self.toxics if attempt in t.selector]
+
+    async def _rechain(self) -> None:
+        for connection in list(self._connections):
+            await connection.rechain(self._for_attempt(connection.attempt))
+
+    async def _listen(self) -> None:
+        host, port = split_address(self.listen, what="listen")
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, host, port, reuse_address=True, backlog=1024,
+                family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            )
+        except OSError as error:
+            raise ChaosError(
+                f"listen tcp {self.listen}: {error.strerror or error}") from None
+        sockname = self._server.sockets[0].getsockname()
+        self.listen = join_address(str(sockname[0]), int(sockname[1]))
+
+    async def _unlisten(self, why: str) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for connection in list(self._connections):
+            await connection.close(why)
+        if server is not None:
+            await server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        attempt = self.recorder.open_attempt((str(peer[0]), int(peer[1])) if peer else None)
+        connection = Connection(
+            attempt, (reader, writer), recorder=self.recorder, seed=self.seed,
+            on_closed=self._connections.discard,
+        )
+        self._connections.add(connection)
+        _nodelay(writer)
+        try:
+            upstream = await self._dial(attempt)
+        except OSError as error:
+            connection.note(f"upstream {self.upstream} unreachable: {error.strerror or error}")
+            await connection.close("upstream unreachable")
+            return
+        if connection.closing:  # disabled or stopped while dialling
+            upstream[1].close()
+            with contextlib.suppress(OSError):
+                await upstream[1].wait_closed()
+            return
+        connection.start(upstream, self._for_attempt(attempt))
+
+    async def _dial(self, attempt: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect upstream from a port bound first, so the server can join the attempt."""
+        host, port = split_address(self.upstream, what="upstream")
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if _is_loopback(str(address[0])):
+                sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+            else:
+                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
+            await loop.sock_connect(sock, address)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return await asyncio.open_connection(sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _is_loopback(host: str) -> bool:
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host).is_loopback
+    return False
+
+
+def _nodelay(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,33 @@
+"""What every toxic type shares: its attributes are its dataclass fields, it has one
+``pipe`` method, and optional capabilities are class attributes, not a fat interface."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from harness.chaos.stub import Stub
+
+
+class ToxicType:
+    """One kind of toxic. Subclasses are frozen dataclasses of ``int`` attributes, with
+    Toxiproxy's names and units.
+
+    ``required`` lists attributes that must be given (Toxiproxy silently uses 0, which for
+    these makes the toxic a no-op or crashes it); ``capacity`` is the input buffer in
+    chunks; ``closes_on_removal`` says that removing it from a live link ends the
+    connection, as Toxiproxy's ``timeout`` does.
+    """
+
+    type: ClassVar[str]
+    required: ClassVar[tuple[str, ...]] = ()
+    capacity: ClassVar[int] = 1
+    closes_on_removal: ClassVar[bool] = False
+
+    def check(self) -> str | None:
+        """A reason these attribute values cannot work, beyond being negative."""
+        return None
+
+    async def pipe(self, stub: Stub) -> None:
+        """Move chunks from ``stub.input`` to ``stub.output`` until the stream ends
+        (then ``stub.close()``) or :class:`~harness.chaos.stub.Interrupted` is raised."""
+        raise NotImplementedError
