@@ -4,7 +4,9 @@
 
     HarnessError
     ├── InvalidFaultPlan   (also a ValueError) a fault or plan that makes no sense
-    └── ServerError        the fake server could not start (port in use, bad address)
+    ├── ServerError        the fake server could not start (port in use, bad address)
+    └── CertificateError   a certificate variant cannot be built on this machine
+        └── UnknownCertificate   (also a KeyError) no variant has that name
 """
 
 from __future__ import annotations
@@ -23,3 +25,15 @@ class InvalidFaultPlan(HarnessError, ValueError):
 
 class ServerError(HarnessError):
     """The fake SMTP server could not start or stop as asked."""
+
+
+class CertificateError(HarnessError):
+    """A certificate variant cannot be built here; the message says which tool refused and why."""
+
+
+class UnknownCertificate(CertificateError, KeyError):
+    """No certificate variant has that name; the message lists them all."""
+
+    def __str__(self) -> str:
+        # KeyError would show the message in quotes, as if it were the missing key.
+        return str(self.args[0]) if self.args else ""
