@@ -55,8 +55,8 @@ def run_demo(seed: int | None = None) -> int:
     for plan in PLANS:
         with FakeSMTPServer(plan.faults, seed=seed) as server:
             proc = subprocess.run(
-                [sys.executable, "-m", "harness.examples.client",
-                 "--host", server.host, "--port", str(server.port), "--timeout", "5", "--max-attempts", "8"],
+                [sys.executable, "-m", "harness.examples.client", "--host", server.host,
+                 "--port", str(server.port), "--timeout", "5", "--max-attempts", "8"],
                 capture_output=True, text=True, timeout=120, check=False,
             )
             timeline = server.timeline

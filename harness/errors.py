@@ -5,6 +5,7 @@
     HarnessError
     ├── InvalidFaultPlan   (also a ValueError) a fault or plan that makes no sense
     ├── ServerError        the fake server could not start (port in use, bad address)
+    ├── ClientError        the client under test cannot be run (not found, bad placeholder)
     └── CertificateError   a certificate variant cannot be built on this machine
         └── UnknownCertificate   (also a KeyError) no variant has that name
 """
@@ -25,6 +26,10 @@ class InvalidFaultPlan(HarnessError, ValueError):
 
 class ServerError(HarnessError):
     """The fake SMTP server could not start or stop as asked."""
+
+
+class ClientError(HarnessError):
+    """The client under test cannot be run as given: a user mistake, not a verdict."""
 
 
 class CertificateError(HarnessError):

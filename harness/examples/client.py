@@ -49,10 +49,13 @@ def build_message(sender: str, recipients: Sequence[str]) -> EmailMessage:
 def send_once(
     host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None
 ) -> None:
-    context = ssl.create_default_context(cafile=cafile) if tls != "none" else None
-    smtp_class = smtplib.SMTP_SSL if tls == "implicit" else smtplib.SMTP
-    kwargs = {"context": context} if tls == "implicit" else {}
-    with smtp_class(host, port, timeout=policy.timeout_s, **kwargs) as smtp:
+    context = ssl.create_default_context(cafile=cafile)
+    smtp = (
+        smtplib.SMTP_SSL(host, port, timeout=policy.timeout_s, context=context)
+        if tls == "implicit"
+        else smtplib.SMTP(host, port, timeout=policy.timeout_s)
+    )
+    with smtp:
         if tls == "starttls":
             smtp.starttls(context=context)
         smtp.send_message(message)
