@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import secrets
 import socket
+import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -77,6 +78,7 @@ class ChaosProxy:
         self._thread: LoopThread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
+        self._count = threading.Condition()
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -117,6 +119,14 @@ class ChaosProxy:
     def connections(self) -> int:
         """Connections open through the proxy right now."""
         return len(self._connections)
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Block until exactly ``count`` connections are open (tests wait on this, not
+        on sleeps); raise TimeoutError otherwise."""
+        with self._count:
+            if not self._count.wait_for(lambda: len(self._connections) == count, timeout):
+                raise TimeoutError(
+                    f"{len(self._connections)} connections open, not {count}, after {timeout}s")
 
     def to_json(self) -> dict[str, Any]:
         """Toxiproxy's proxy object (without its stray ``Logger`` key)."""
@@ -258,12 +268,13 @@ class ChaosProxy:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop is None or not self._running:
             return asyncio.run(coro)  # not started: only the settings change
-        if self._thread is None:
-            coro.close()
-            raise ChaosError(
-                "this proxy runs on your event loop: await the *_async method instead"
-            )
-        return self._thread.call(coro)
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is self._loop:
+                coro.close()
+                raise ChaosError(
+                    "this proxy runs on this event loop: await the *_async method instead"
+                )
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30.0)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -271,6 +282,11 @@ class ChaosProxy:
         if toxic.name in self._toxics:
             raise AlreadyExists("toxic already exists")
         self._toxics[toxic.name] = toxic
+
+    def _forget(self, connection: Connection) -> None:
+        with self._count:
+            self._connections.discard(connection)
+            self._count.notify_all()
 
     def _for_attempt(self, attempt: int) -> list[Toxic]:
         return [t for t in self.toxics if attempt in t.selector]
@@ -306,9 +322,11 @@ class ChaosProxy:
         attempt = self.recorder.open_attempt((str(peer[0]), int(peer[1])) if peer else None)
         connection = Connection(
             attempt, (reader, writer), recorder=self.recorder, seed=self.seed,
-            on_closed=self._connections.discard,
+            on_closed=self._forget,
         )
-        self._connections.add(connection)
+        with self._count:
+            self._connections.add(connection)
+            self._count.notify_all()
         _nodelay(writer)
         try:
             upstream = await self._dial(attempt)
