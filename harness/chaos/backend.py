@@ -121,6 +121,7 @@ class ToxiproxyBackend:
         self._installed: dict[str, Toxic] = {}
         self._attempt = 1
         self._lock = threading.RLock()
+        self._installed_attempt = threading.Condition(self._lock)
         self._proxy: Any = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -245,6 +246,15 @@ class ToxiproxyBackend:
                                         attributes=dict(toxic.attributes))
                         self._installed[name] = toxic
             self._attempt = attempt
+            self._installed_attempt.notify_all()
+
+    def wait_installed(self, attempt: int, timeout: float = 10.0) -> None:
+        """Block until the toxics of ``attempt`` are on the server: a test that must not
+        lose the switching race (see the module docstring) waits on this before
+        connecting again."""
+        with self._installed_attempt:
+            if not self._installed_attempt.wait_for(lambda: self._attempt >= attempt, timeout):
+                raise TimeoutError(f"toxics of attempt {attempt} not installed in {timeout}s")
 
     def _watch(self) -> None:
         """Whenever no attempt is open, install the toxics of the next one."""

@@ -172,7 +172,7 @@ class Link:
         by_toxic = not self.source_ended
         await self.connection.close(
             f"{self.direction} {'closed by a toxic' if by_toxic else 'source ended'}",
-            by_toxic=by_toxic,
+            by_proxy=by_toxic,
         )
 
 
@@ -229,16 +229,18 @@ class Connection:
         for direction, link in self.links.items():
             await link.rechain([t for t in toxics if t.direction == direction])
 
-    async def close(self, why: str, *, by_toxic: bool = True) -> None:
+    async def close(self, why: str, *, by_proxy: bool = True) -> None:
         """Close both sockets (RST if a reset was asked for) and stop every task.
 
-        Idempotent; called by a link's writer, by ``disable`` and by ``stop``.
+        Idempotent; called by a link's writer, by ``disable`` and by ``stop``. With
+        ``by_proxy`` the attempt is marked closed by the proxy; otherwise the fake server
+        records how it ended.
         """
         if self.closing:
             await self.closed.wait()
             return
         self.closing = True
-        if by_toxic:
+        if by_proxy:
             reason: CloseReason = "proxy-reset" if self.reset else "proxy-close"
             self.recorder.close_attempt(self.attempt, reason)
         self.note(f"closed both sides{' with RST' if self.reset else ''} ({why})")

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.toxic import Toxic
+from harness.errors import InvalidFaultPlan
 from harness.loop import LoopThread
+from harness.smtp.faults.base import Attempts, AttemptSpec
 from harness.timeline import Recorder, Timeline
 
 T = TypeVar("T")
@@ -48,6 +50,10 @@ class ChaosProxy:
     ...     recorder=recorder, seed=1) as proxy:
     ...     smtplib.SMTP(proxy.host, proxy.port)
 
+    ``down`` makes the proxy act as down for some attempts: a refused connection cannot
+    be counted, so those attempts are accepted and reset at once (the client sees
+    ECONNRESET); ``disable()`` refuses for real.
+
     Control methods come in two flavours: plain ones (``add_toxic``) for code outside the
     proxy's loop, and ``*_async`` ones for code on it (the HTTP API, async tests).
     """
@@ -62,8 +68,13 @@ class ChaosProxy:
         enabled: bool = True,
         recorder: Recorder | None = None,
         seed: int | None = None,
+        down: AttemptSpec | None = None,
     ) -> None:
         self.name = name
+        try:
+            self.down = None if down is None else Attempts.parse(down)
+        except InvalidFaultPlan as error:
+            raise InvalidToxic(f"down: {error}") from None
         self.upstream = upstream if isinstance(upstream, str) else join_address(*upstream)
         split_address(self.upstream, what="upstream")
         self.listen = join_address(*split_address(listen, what="listen"))
@@ -168,7 +179,7 @@ class ChaosProxy:
 
     async def stop_async(self) -> None:
         if self._running:
-            await self._unlisten("proxy stopped")
+            await self._unlisten("proxy stopped", by_proxy=False)
             self._running = False
 
     def __enter__(self) -> ChaosProxy:
@@ -308,12 +319,12 @@ class ChaosProxy:
         sockname = self._server.sockets[0].getsockname()
         self.listen = join_address(str(sockname[0]), int(sockname[1]))
 
-    async def _unlisten(self, why: str) -> None:
+    async def _unlisten(self, why: str, *, by_proxy: bool = True) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.close()
         for connection in list(self._connections):
-            await connection.close(why)
+            await connection.close(why, by_proxy=by_proxy)
         if server is not None:
             await server.wait_closed()
 
@@ -328,6 +339,11 @@ class ChaosProxy:
             self._connections.add(connection)
             self._count.notify_all()
         _nodelay(writer)
+        if self.down is not None and attempt in self.down:
+            connection.request_reset()
+            connection.note("down for this attempt: reset at accept")
+            await connection.close("proxy down for this attempt")
+            return
         try:
             upstream = await self._dial(attempt)
         except OSError as error:
