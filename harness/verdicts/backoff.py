@@ -1,0 +1,405 @@
+"""Backoff: the reference's checks C1, C3, C4, C5 and the policy the client really follows.
+
+- ``backoff.floor`` (C1, violation): the client waited before each retry, at least the
+  declared policy's lower bound. RFC 5321 §4.5.4.1: "The sender MUST delay retrying".
+  Noise only lengthens delays, so this is hard: no slack beyond timer granularity.
+- ``backoff.envelope`` (C5, deviation): no delay above the declared policy's upper bound
+  plus the calibrated slack.
+- ``backoff.cap`` (C4, deviation): no delay above the declared cap plus slack.
+- ``backoff.growth`` (C3, deviation): the delays grow (by the declared factor, or at all
+  for ``backoff: increasing``), from a Theil-Sen slope of log delays.
+
+Upper bounds have a noise band: a delay within ``bound + slack`` passes, one within
+``bound + 2·slack`` (or an envelope under 20x the timer noise) is ``inconclusive``, only
+beyond that does it fail. Growth fails only when no attribution of noise to the delays
+could make them grow as required.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harness.timeline import Timeline
+from harness.verdicts.calibration import Calibration
+from harness.verdicts.delays import Retry, retries
+from harness.verdicts.result import Result, ms
+from harness.verdicts.spec import BackoffPolicy, Level
+from harness.verdicts.stats import (
+    kendall_p_increasing,
+    kendall_tau,
+    median,
+    ols,
+    prob_product_of_uniforms_at_most,
+    theil_sen,
+)
+
+RFC_RETRY = "RFC 5321 §4.5.4.1"
+#: A full-jitter client whose delays are all this unlikely under its own policy did not wait.
+FLOOR_ALPHA = 1e-4
+#: With no declared policy, a retry within this of the failure is "did not wait at all".
+HAMMER_S = 0.005
+HAMMER_MIN_RETRIES = 3
+#: Declared factor m passes growth in [m·(1-δ), m·(1+δ)]; "increasing" needs m̂ ≥ 1.1.
+FACTOR_TOLERANCE = 0.25
+INCREASING_FACTOR = 1.1
+#: Delays varying less than this (coefficient of variation) look deterministic.
+DETERMINISTIC_CV = 0.25
+
+
+@dataclass(frozen=True)
+class FittedPolicy:
+    """The policy the client's delays fit: what it actually does.
+
+    ``initial_s`` is the first envelope (for a jittered client, the smallest envelope
+    that holds every delay); ``jitter`` is a guess from one run.
+    """
+
+    retries: int
+    initial_s: float
+    factor: float | None
+    cap_s: float | None
+    jitter: Literal["none", "equal", "full", "unknown"]
+    delays_s: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "retries": self.retries,
+            "initial_s": round(self.initial_s, 4),
+            "factor": None if self.factor is None else round(self.factor, 3),
+            "cap_s": None if self.cap_s is None else round(self.cap_s, 4),
+            "jitter": self.jitter,
+            "delays_s": [round(d, 4) for d in self.delays_s],
+        }
+
+    def describe(self) -> str:
+        parts = [f"initial {ms(self.initial_s)}"]
+        if self.factor is not None:
+            parts.append(f"factor {self.factor:.2f}")
+        parts.append(f"cap {ms(self.cap_s)}" if self.cap_s is not None else "no cap seen")
+        parts.append(f"jitter {self.jitter}")
+        return ", ".join(parts)
+
+
+def envelope_s(policy: BackoffPolicy, n: int) -> float:
+    """``min(cap, initial · factor^(n-1))``: the declared envelope of retry ``n``."""
+    value = policy.initial_s * policy.factor ** (n - 1)
+    return value if policy.cap_s is None else min(policy.cap_s, value)
+
+
+def support_s(policy: BackoffPolicy, n: int, previous_s: float | None) -> tuple[float, float]:
+    """Where the declared policy may put retry ``n``'s delay: ``(low, high)``.
+
+    Decorrelated jitter (Brooker 2015) draws ``uniform(initial, factor · previous)``,
+    capped; the previous *observed* delay stands in for the previous sleep (it is never
+    shorter, so the bound stays generous).
+    """
+    e = envelope_s(policy, n)
+    if policy.jitter == "full":
+        return 0.0, e
+    if policy.jitter == "equal":
+        return e / 2, e
+    if policy.jitter == "decorrelated":
+        cap = math.inf if policy.cap_s is None else policy.cap_s
+        low = min(cap, policy.initial_s)
+        high = min(cap, policy.factor * (previous_s if previous_s is not None else low))
+        return low, max(low, high)
+    return e, e
+
+
+def judge_backoff(
+    timeline: Timeline,
+    policy: BackoffPolicy | Literal["increasing"],
+    calibration: Calibration,
+) -> tuple[list[Result], FittedPolicy | None]:
+    """Every backoff result for ``policy``, and the fitted policy (None without retries)."""
+    found = retries(timeline)
+    fitted = fit_policy(found)
+    declared = policy if isinstance(policy, BackoffPolicy) else None
+    results = [floor(found, declared), growth(found, declared, calibration)]
+    if declared is not None:
+        results.append(envelope(found, declared, calibration))
+        if declared.cap_s is not None:
+            results.append(cap(found, declared.cap_s, calibration))
+    return results, fitted
+
+
+# -- C1: the floor -------------------------------------------------------------------
+
+
+def floor(found: Sequence[Retry], policy: BackoffPolicy | None) -> Result:
+    name = "backoff.floor"
+    level: Level = "violation"
+    if not found:
+        return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
+    rows: list[dict[str, Any]] = []
+    breaches: list[dict[str, Any]] = []
+    for r, (low, _) in _supports(found, policy):
+        rows.append({"attempt": r.attempt, "n": r.n, "waited_s": round(r.lower_s, 6),
+                     "floor_s": round(low, 6), "after": r.failed_by})
+        if low > 0 and r.lower_s < low - _early(low):
+            breaches.append(rows[-1])
+    evidence: dict[str, Any] = {"retries": rows}
+    if breaches:
+        b = breaches[0]
+        return Result(name, level, "failed", (
+            f"Attempt {b['attempt']} came {ms(b['waited_s'])} after attempt {b['attempt'] - 1}"
+            f" failed, under the policy's floor of {ms(b['floor_s'])}"
+            f" ({len(breaches)} of {len(rows)} retries too early); {RFC_RETRY}: the sender"
+            " MUST delay retrying. Sleep the declared delay before reconnecting."
+        ), {**evidence, "too_early": breaches})
+    if policy is not None and all(row["floor_s"] == 0 for row in rows):
+        # full jitter: any single delay may be short; all of them this short is not luck
+        scaled = math.prod(min(1.0, r.lower_s / envelope_s(policy, r.n)) for r in found)
+        p = prob_product_of_uniforms_at_most(scaled, len(found))
+        evidence["p_value_full_jitter"] = p
+        if p < FLOOR_ALPHA:
+            return Result(name, level, "failed", (
+                f"Every retry came this soon after its failure (at most"
+                f" {ms(max(r.lower_s for r in found))}); a full-jitter policy draws delays"
+                f" this short with probability {p:.1e}. {RFC_RETRY}: the sender MUST delay"
+                " retrying; sleep uniform(0, envelope) before reconnecting."
+            ), evidence)
+    if policy is None and all(r.lower_s < HAMMER_S for r in found):
+        waited = ms(max(r.lower_s for r in found))
+        if len(found) >= HAMMER_MIN_RETRIES:
+            return Result(name, level, "failed", (
+                f"The client retried {len(found)} times without waiting (at most {waited}"
+                f" after each failure); {RFC_RETRY}: the sender MUST delay retrying."
+                " Sleep between attempts, growing the delay."
+            ), evidence)
+        return Result(name, level, "inconclusive", (
+            f"The {len(found)} retries came at most {waited} after each failure: too few to"
+            " tell a jitter draw from no wait at all; declare the policy to judge it."
+        ), evidence)
+    return Result(name, level, "passed", (
+        f"The client waited before each of its {len(found)} retries"
+        f" (shortest {ms(min(r.lower_s for r in found))})."
+    ), evidence)
+
+
+def _supports(
+    found: Sequence[Retry], policy: BackoffPolicy | None
+) -> list[tuple[Retry, tuple[float, float]]]:
+    """Each retry with its declared ``(low, high)``; no policy means ``(0, inf)``."""
+    paired = []
+    previous: float | None = None
+    for r in found:
+        paired.append((r, support_s(policy, r.n, previous) if policy else (0.0, math.inf)))
+        previous = r.failure_to_start_s
+    return paired
+
+
+def _early(bound: float) -> float:
+    # the lower-bound tolerance does not depend on load, only on timer granularity
+    return Calibration.assumed().early_s(bound)
+
+
+# -- upper bounds: C5 envelope and C4 cap --------------------------------------------------
+
+
+def envelope(found: Sequence[Retry], policy: BackoffPolicy, calibration: Calibration) -> Result:
+    name = "backoff.envelope"
+    level: Level = "deviation"
+    if not found:
+        return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
+    rows: list[dict[str, Any]] = []
+    for r, (_, high) in _supports(found, policy):
+        status = calibration.upper_status(r.failure_to_start_s, high)
+        rows.append({"attempt": r.attempt, "n": r.n, "waited_s": round(r.failure_to_start_s, 6),
+                     "max_s": round(high, 6), "slack_s": round(calibration.slack_s(high), 6),
+                     "status": status})
+    evidence = {"retries": rows, "policy": _policy_dict(policy)}
+    late = [row for row in rows if row["status"] == "failed"]
+    if late:
+        row = late[0]
+        return Result(name, level, "failed", (
+            f"Attempt {row['attempt']} came {ms(row['waited_s'])} after the failure, beyond"
+            f" the declared envelope of {ms(row['max_s'])} plus {ms(row['slack_s'])} of"
+            f" measured timer slack; the client waits longer than its own policy says"
+            f" ({RFC_RETRY} makes the policy configurable: fix the policy or its declaration)."
+        ), evidence)
+    if any(row["status"] == "inconclusive" for row in rows):
+        return Result(name, level, "inconclusive", (
+            "Some delays lie within the timer-noise band above the declared envelope:"
+            " undecidable on this machine; raise the delays or calibrate on a quieter one."
+        ), evidence)
+    return Result(name, level, "passed",
+                  f"All {len(rows)} delays fit the declared {policy.jitter}-jitter envelope.",
+                  evidence)
+
+
+def cap(found: Sequence[Retry], cap_s: float, calibration: Calibration) -> Result:
+    name = "backoff.cap"
+    level: Level = "deviation"
+    if not found:
+        return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
+    longest = max(found, key=lambda r: r.failure_to_start_s)
+    status = calibration.upper_status(longest.failure_to_start_s, cap_s)
+    evidence = {"attempt": longest.attempt, "longest_s": round(longest.failure_to_start_s, 6),
+                "cap_s": cap_s, "slack_s": round(calibration.slack_s(cap_s), 6)}
+    detail = {
+        "passed": f"The longest delay, {ms(longest.failure_to_start_s)}, respects the cap.",
+        "inconclusive": (
+            f"The longest delay, {ms(longest.failure_to_start_s)}, lies within the timer-noise"
+            f" band above the cap of {ms(cap_s)}: undecidable on this machine."),
+        "failed": (
+            f"Attempt {longest.attempt} waited {ms(longest.failure_to_start_s)}, beyond the"
+            f" declared cap of {ms(cap_s)} plus slack; clamp the delay with min(cap, delay)"
+            " before adding jitter."),
+    }[status]
+    return Result(name, level, status, detail, evidence)
+
+
+# -- C3: growth -------------------------------------------------------------------------
+
+
+def growth(
+    found: Sequence[Retry], policy: BackoffPolicy | None, calibration: Calibration
+) -> Result:
+    name = "backoff.growth"
+    level: Level = "deviation"
+    if policy is not None:
+        cap_s = policy.cap_s
+        pre = [r for r in found if cap_s is None or policy.initial_s * policy.factor ** (r.n - 1)
+               < cap_s]
+    else:
+        plateau = _plateau_start([float(r.n) for r in found],
+                                 [max(r.failure_to_start_s, 1e-6) for r in found])
+        pre = list(found if plateau is None else found[:plateau])
+    if len(pre) < 2:
+        return Result(name, level, "skipped", (
+            f"Growth needs two retries before the cap; the client made {len(pre)}."))
+    xs = [float(r.n) for r in pre]
+    ds = [max(r.failure_to_start_s, 1e-6) for r in pre]
+    slope = theil_sen(xs, [math.log(d) for d in ds])[0]
+    lo, hi = _slope_interval(xs, ds, calibration)
+    factor, factor_lo, factor_hi = math.exp(slope), _exp(lo), _exp(hi)
+    evidence: dict[str, Any] = {
+        "attempts": [r.attempt for r in pre], "delays_s": [round(d, 6) for d in ds],
+        "factor": round(factor, 4), "factor_range": [round(factor_lo, 4), round(factor_hi, 4)],
+        "kendall_tau": round(kendall_tau(xs, ds), 4), "p_increasing": kendall_p_increasing(ds),
+    }
+    seen = f"the delays grow by {factor:.2f} per retry ({len(pre)} retries)"
+    if policy is not None and policy.jitter != "none":
+        evidence["expected_factor"] = policy.factor
+        if factor > 1.0:
+            return Result(name, level, "passed", f"Growth: {seen}.", evidence)
+        return Result(name, level, "inconclusive", (
+            f"{seen.capitalize()}: one run of a {policy.jitter}-jitter client can look flat;"
+            " the envelope check still bounds every delay."), evidence)
+    if policy is not None:
+        low, high = policy.factor * (1 - FACTOR_TOLERANCE), policy.factor * (1 + FACTOR_TOLERANCE)
+        evidence["expected_factor"] = [round(low, 4), round(high, 4)]
+        if factor_hi < low or factor_lo > high:
+            return Result(name, level, "failed", (
+                f"{seen.capitalize()}, even allowing for timer noise ({factor_lo:.2f}-"
+                f"{factor_hi:.2f}), against the declared factor {policy.factor:g}; multiply"
+                f" the delay by the factor after each failure ({RFC_RETRY})."), evidence)
+        if low <= factor <= high:
+            return Result(name, level, "passed", f"Growth: {seen}.", evidence)
+        return Result(name, level, "inconclusive", (
+            f"{seen.capitalize()}, off the declared {policy.factor:g}, but timer noise allows"
+            f" {factor_lo:.2f}-{factor_hi:.2f}: undecidable; lengthen the delays."), evidence)
+    evidence["expected_factor"] = f">= {INCREASING_FACTOR}"
+    if factor >= INCREASING_FACTOR:
+        return Result(name, level, "passed", f"The client backs off: {seen}.", evidence)
+    if len(pre) >= 3 and factor_hi < INCREASING_FACTOR and _cv(ds) <= DETERMINISTIC_CV:
+        return Result(name, level, "failed", (
+            f"The client does not back off: {seen} (at most {factor_hi:.2f} allowing for timer"
+            f" noise); {RFC_RETRY} and every retry guide ask for growing delays, e.g. double"
+            " the delay after each failure, with jitter."), evidence)
+    return Result(name, level, "inconclusive", (
+        f"{seen.capitalize()}: timer noise or jitter leaves open whether the client backs"
+        " off; lengthen the delays or declare the policy."), evidence)
+
+
+def _slope_interval(
+    xs: Sequence[float], ds: Sequence[float], calibration: Calibration
+) -> tuple[float, float]:
+    """Bounds on the Theil-Sen slope of the *sleeps* behind ``ds``: each sleep lies in
+    ``[d - noise, d]``; the median is monotone, so the medians of the pairwise extremes
+    bound it. (The relative part of the slack is for envelopes, not for ratios.)"""
+    lows: list[float] = []
+    highs: list[float] = []
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            gap = xs[j] - xs[i]
+            floor_i = ds[i] - calibration.noise_s()
+            floor_j = ds[j] - calibration.noise_s()
+            lows.append(math.log(floor_j / ds[i]) / gap if floor_j > 0 else -math.inf)
+            highs.append(math.log(ds[j] / floor_i) / gap if floor_i > 0 else math.inf)
+    return median(lows), median(highs)
+
+
+def _exp(x: float) -> float:
+    if x == math.inf:
+        return math.inf
+    return 0.0 if x == -math.inf else math.exp(x)
+
+
+def _cv(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / len(values)
+    return math.sqrt(var) / mean if mean > 0 else math.inf
+
+
+def _policy_dict(policy: BackoffPolicy) -> dict[str, Any]:
+    return {"initial_s": policy.initial_s, "factor": policy.factor, "cap_s": policy.cap_s,
+            "jitter": policy.jitter}
+
+
+# -- the fitted policy ------------------------------------------------------------------------
+
+
+def fit_policy(found: Sequence[Retry]) -> FittedPolicy | None:
+    """Initial delay, factor, cap and a jitter guess from the failure-to-start delays."""
+    if not found:
+        return None
+    xs = [float(r.n) for r in found]
+    ds = [max(r.failure_to_start_s, 1e-6) for r in found]
+    delays = tuple(r.failure_to_start_s for r in found)
+    if len(found) == 1:
+        return FittedPolicy(1, ds[0], None, None, "unknown", delays)
+    plateau_from = _plateau_start(xs, ds)
+    pre = len(xs) if plateau_from is None else plateau_from
+    slope, intercept = theil_sen(xs[:pre], [math.log(d) for d in ds[:pre]])
+    factor = math.exp(slope)
+    scaled = [d / factor ** (x - 1) for x, d in zip(xs[:pre], ds[:pre])]
+    top = max(scaled)
+    jitter: Literal["none", "equal", "full", "unknown"] = "unknown"
+    if pre >= 3:
+        lowest = min(scaled) / top
+        jitter = "none" if lowest >= 0.8 else "equal" if lowest >= 0.45 else "full"
+    initial = math.exp(intercept + slope) if jitter in ("none", "unknown") else top
+    cap_s = None
+    if plateau_from is not None:
+        plateau = ds[plateau_from:]
+        cap_s = median(plateau) if jitter in ("none", "unknown") else max(plateau)
+    return FittedPolicy(len(found), initial, factor, cap_s, jitter, delays)
+
+
+def _plateau_start(xs: Sequence[float], ds: Sequence[float]) -> int | None:
+    """Where the delays stop growing (index into ``xs``), by the best two-segment fit of
+    log delays: a rising line, then a flat plateau of at least two retries."""
+    if len(xs) < 4:
+        return None
+    logs = [math.log(d) for d in ds]
+    line_sse = ols(xs, logs)[2]
+    best: tuple[float, int] | None = None
+    for start in range(2, len(xs) - 1):
+        rise, _, rise_sse = ols(xs[:start], logs[:start])
+        flat = logs[start:]
+        level = sum(flat) / len(flat)
+        flat_sse = sum((v - level) ** 2 for v in flat)
+        flat_slope = ols(xs[start:], flat)[0]
+        if rise <= math.log(1.2) or abs(flat_slope) >= math.log(1.15):
+            continue
+        sse = rise_sse + flat_sse
+        if best is None or sse < best[0]:
+            best = (sse, start)
+    if best is None or best[0] >= 0.5 * line_sse:
+        return None
+    return best[1]

@@ -1,0 +1,117 @@
+"""C0: how late this machine's timers fire, measured at the start of a run.
+
+Timers fire late, never early: scheduler delay, GC pauses and event-loop lag only ever
+*lengthen* an observed delay. So lower bounds need no slack, while every upper bound
+(a backoff envelope, a cap, a give-up time) gets the slack measured here:
+``max(3·q, 50 ms) + 10 % of the expected value``, where ``q`` is the 99.9th percentile
+of the overshoot of short sleeps. A fixed small slack fails correct clients on a loaded
+CI machine; a calibrated one does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from harness.verdicts.result import Status
+from harness.verdicts.stats import quantile
+
+SLACK_FLOOR_S = 0.050
+SLACK_FRACTION = 0.10
+NOISE_MULTIPLIER = 3.0
+#: Timers in some runtimes fire up to a clock tick early (asyncio's clock resolution,
+#: Node's setTimeout); lower bounds forgive that much, and nothing more.
+EARLY_TOLERANCE_S = 0.001
+EARLY_FRACTION = 0.01
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Timer noise of this machine: overshoot quantiles of ``samples`` short sleeps."""
+
+    samples: int
+    sleep_s: float
+    p50_s: float
+    p99_s: float
+    q_s: float  # p99.9 of overshoot
+    measured: bool = True
+
+    @classmethod
+    def assumed(cls) -> Calibration:
+        """A conservative stand-in when nothing was measured: 20 ms of noise."""
+        return cls(samples=0, sleep_s=0.0, p50_s=0.002, p99_s=0.02, q_s=0.02, measured=False)
+
+    def noise_s(self) -> float:
+        """The absolute part of the slack: ``max(3·q, 50 ms)``."""
+        return max(NOISE_MULTIPLIER * self.q_s, SLACK_FLOOR_S)
+
+    def slack_s(self, expected_s: float) -> float:
+        """How far above ``expected_s`` an observation may land and still count as it."""
+        return self.noise_s() + SLACK_FRACTION * max(expected_s, 0.0)
+
+    def early_s(self, expected_s: float) -> float:
+        """How far below a lower bound an observation may land (timer granularity only)."""
+        return EARLY_TOLERANCE_S + EARLY_FRACTION * max(expected_s, 0.0)
+
+    def noise_dominates(self, expected_s: float) -> bool:
+        """True when ``expected_s`` is under 20x the noise: shape is not judgeable there."""
+        return expected_s < 20 * self.q_s
+
+    def upper_status(self, observed_s: float, bound_s: float) -> Status:
+        """Judge ``observed_s <= bound_s`` as an upper bound: within the slack it passes;
+        within twice the slack, or where noise dominates the bound, it is undecidable."""
+        slack = self.slack_s(bound_s)
+        if observed_s <= bound_s + slack:
+            return "passed"
+        if observed_s <= bound_s + 2 * slack or self.noise_dominates(bound_s):
+            return "inconclusive"
+        return "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measured": self.measured,
+            "samples": self.samples,
+            "sleep_s": self.sleep_s,
+            "overshoot_p50_s": round(self.p50_s, 6),
+            "overshoot_p99_s": round(self.p99_s, 6),
+            "overshoot_p999_s": round(self.q_s, 6),
+            "slack_floor_s": round(self.noise_s(), 6),
+            "slack_fraction": SLACK_FRACTION,
+        }
+
+
+def calibrate(samples: int = 100, sleep_s: float = 0.001) -> Calibration:
+    """Sleep ``samples`` times in this thread and as many on a fresh event loop, and
+    measure by how much each sleep overshot. Takes about ``2 · samples · sleep_s``.
+
+    Both kinds matter: the client under test sleeps in a thread or a process, the fake
+    server stamps its events from an event loop.
+    """
+    if samples < 1 or sleep_s <= 0:
+        raise ValueError("calibrate() needs samples >= 1 and sleep_s > 0")
+    overshoot = [_thread_sleep(sleep_s) for _ in range(samples)]
+    overshoot += asyncio.run(_loop_sleeps(samples, sleep_s))
+    return Calibration(
+        samples=len(overshoot),
+        sleep_s=sleep_s,
+        p50_s=quantile(overshoot, 0.5),
+        p99_s=quantile(overshoot, 0.99),
+        q_s=quantile(overshoot, 0.999),
+    )
+
+
+def _thread_sleep(sleep_s: float) -> float:
+    start = time.monotonic_ns()
+    time.sleep(sleep_s)
+    return max(0.0, (time.monotonic_ns() - start) / 1e9 - sleep_s)
+
+
+async def _loop_sleeps(samples: int, sleep_s: float) -> list[float]:
+    overshoot = []
+    for _ in range(samples):
+        start = time.monotonic_ns()
+        await asyncio.sleep(sleep_s)
+        overshoot.append(max(0.0, (time.monotonic_ns() - start) / 1e9 - sleep_s))
+    return overshoot

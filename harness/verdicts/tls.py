@@ -1,0 +1,244 @@
+"""The TLS expectations, read from the timeline's generic events.
+
+The TLS layer records ``tls`` events with ``data={"event": "handshake", "ok": bool,
+"error": str}`` and marks each command with ``data={"tls": bool}``; a command without the
+mark counts as encrypted only after a successful handshake on its attempt. An injection
+after STARTTLS is a ``fault`` event with ``data["fault"] == "inject-after-starttls"``, or
+a ``tls`` event with ``data["event"] == "injected"``; its text (or ``data["lines"]``)
+holds the injected lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from harness.timeline import Attempt, Event, Timeline
+from harness.verdicts.exchanges import exchanges, verb
+from harness.verdicts.result import Result
+
+RFC_CERT = "RFC 8314 §5"
+RFC_STARTTLS = "RFC 3207 §4.2"
+_SENDS_MAIL = frozenset({"AUTH", "MAIL", "RCPT", "DATA", "BDAT"})
+_PIPELINABLE = frozenset({"MAIL", "RCPT", "RSET"})  # RFC 2920 §3.1
+
+
+def _handshake(event: Event) -> bool | None:
+    """True/False for a handshake event's outcome, None for any other event."""
+    if event.kind == "tls" and event.data.get("event") == "handshake":
+        return bool(event.data.get("ok"))
+    return None
+
+
+def _commands(attempt: Attempt) -> Iterator[tuple[Event, bool]]:
+    """Each command of ``attempt`` with whether it travelled encrypted."""
+    secured = False
+    for event in attempt.events:
+        outcome = _handshake(event)
+        if outcome is not None:
+            secured = outcome
+        elif event.kind == "command":
+            yield event, bool(event.data["tls"]) if "tls" in event.data else secured
+
+
+def _tls_failure(attempt: Attempt) -> Event | None:
+    """The first failure to secure ``attempt``: a failed handshake, a STARTTLS refused,
+    or STARTTLS stripped from the capabilities."""
+    refused = [x.reply for x in exchanges(attempt)
+               if x.verb == "STARTTLS" and x.reply is not None and x.code != 220]
+    for event in attempt.events:
+        if _handshake(event) is False or event in refused:
+            return event
+        if event.kind == "fault" and event.data.get("fault") == "strip-starttls":
+            return event
+    return None
+
+
+def refuses_bad_certificate(timeline: Timeline) -> Result:
+    """No AUTH, MAIL, RCPT, DATA or message content after accepting a certificate that
+    must not validate (the scenario serves one): RFC 8314 §5.3."""
+    name = "refuses-bad-certificate"
+    handshakes = [(a, e) for a in timeline.attempts for e in a.events if _handshake(e) is not None]
+    if not handshakes:
+        return Result(name, "violation", "skipped",
+                      "No TLS handshake was recorded: the client never reached the certificate.")
+    for attempt, event in handshakes:
+        if not _handshake(event):
+            continue
+        went_on = [e.text for e in attempt.events if e.t_ns >= event.t_ns and (
+            (e.kind == "command" and verb(e) in _SENDS_MAIL) or e.kind == "data")]
+        if went_on:
+            return Result(name, "violation", "failed", (
+                f"On attempt {attempt.index} the client accepted a certificate that must not"
+                f" validate and went on with {went_on[0]!r}; {RFC_CERT}: a session whose"
+                " certificate cannot be validated MUST NOT count as confidential. Verify the"
+                " chain and the host name, and abort."),
+                {"attempt": attempt.index, "after_handshake": went_on})
+    accepted = [a.index for a, e in handshakes if _handshake(e)]
+    return Result(name, "violation", "passed", (
+        "The client sent no credentials or mail over the bad certificate"
+        + (f" (it completed the handshake on attempts {accepted} and then stopped)."
+           if accepted else " (it refused the handshake).")),
+        {"handshakes": len(handshakes), "accepted_then_stopped": accepted})
+
+
+def no_plaintext_fallback(timeline: Timeline) -> Result:
+    """After TLS failed on an attempt, no AUTH or MAIL in cleartext, on that attempt or
+    any later one: a TLS-requiring client retries over TLS or stops (RFC 3207 §4, RFC
+    8314 §5)."""
+    name = "no-plaintext-fallback"
+    failed_at: tuple[int, Event] | None = None
+    for attempt in timeline.attempts:
+        failure = _tls_failure(attempt)
+        if failed_at is None and failure is not None:
+            failed_at = (attempt.index, failure)
+        if failed_at is None:
+            continue
+        clear = [e.text for e, secure in _commands(attempt)
+                 if not secure and verb(e) in _SENDS_MAIL and e.t_ns > failed_at[1].t_ns]
+        if clear:
+            return Result(name, "violation", "failed", (
+                f"After TLS failed on attempt {failed_at[0]} ({_describe(failed_at[1])}) the"
+                f" client sent {clear[0]!r} in cleartext on attempt {attempt.index}; RFC 8314"
+                " §5 and RFC 3207 §4: a client that requires TLS must not continue without"
+                " it. Abort, or retry later over TLS."),
+                {"tls_failed_on": failed_at[0], "attempt": attempt.index, "cleartext": clear})
+    if failed_at is None:
+        return Result(name, "violation", "skipped", "TLS never failed; nothing to fall back from.")
+    return Result(name, "violation", "passed", (
+        f"After TLS failed on attempt {failed_at[0]} the client sent no AUTH or mail in"
+        " cleartext."), {"tls_failed_on": failed_at[0]})
+
+
+def _describe(event: Event) -> str:
+    if event.kind == "reply":
+        return f"STARTTLS answered {event.text.splitlines()[0]!r}"
+    if event.kind == "fault":
+        return "STARTTLS stripped from the capabilities"
+    return f"handshake failed: {event.data.get('error') or 'no reason recorded'}"
+
+
+def no_plaintext_auth(timeline: Timeline) -> Result:
+    """No AUTH command ever travels unencrypted (RFC 8314 §5; RFC 4954 §4)."""
+    name = "no-plaintext-auth"
+    for attempt in timeline.attempts:
+        for event, secure in _commands(attempt):
+            if verb(event) == "AUTH" and not secure:
+                mechanism = event.text.split()[1] if len(event.text.split()) > 1 else ""
+                return Result(name, "violation", "failed", (
+                    f"On attempt {attempt.index} the client sent AUTH {mechanism} in cleartext;"
+                    f" {RFC_CERT}: credentials only over TLS. Require STARTTLS (or implicit"
+                    " TLS) before authenticating."),
+                    {"attempt": attempt.index, "command": f"AUTH {mechanism}".strip()})
+    return Result(name, "violation", "passed", "No AUTH command travelled in cleartext.")
+
+
+def discards_injected_responses(timeline: Timeline) -> Result:
+    """After replies were injected with ``220 Ready to start TLS``, the client neither
+    reads them as answers (it never sends a command while its previous one is still
+    unanswered) nor uses what they advertised (CVE-2011-0411, RFC 3207 §4.2)."""
+    name = "discards-injected-responses"
+    injected_on = []
+    for attempt in timeline.attempts:
+        injection = next((e for e in attempt.events if _is_injection(e)), None)
+        if injection is None:
+            continue
+        injected_on.append(attempt.index)
+        evidence: dict[str, Any] = {"attempt": attempt.index,
+                                    "injected": _injected_lines(injection)}
+        desync = _answered_early(attempt, injection.t_ns)
+        if desync:
+            return Result(name, "violation", "failed", (
+                f"On attempt {attempt.index} the client sent {desync!r} before the server"
+                " answered its previous command: it took the plaintext lines injected after"
+                f" STARTTLS as replies. {RFC_STARTTLS} and CVE-2011-0411: discard buffered"
+                " input when TLS starts, then send EHLO and wait for its reply."),
+                {**evidence, "sent_early": desync})
+        used = _uses_injected(attempt, injection)
+        if used:
+            return Result(name, "violation", "failed", (
+                f"On attempt {attempt.index} the client sent {used!r}, using a capability only"
+                f" the injected plaintext advertised; {RFC_STARTTLS}: discard everything learnt"
+                " before TLS and use only the post-TLS EHLO reply."), {**evidence, "used": used})
+    if not injected_on:
+        return Result(name, "violation", "skipped", "No response was injected after STARTTLS.")
+    return Result(name, "violation", "passed", (
+        f"The client ignored the injected replies (attempts {injected_on})."),
+        {"attempts": injected_on})
+
+
+def _is_injection(event: Event) -> bool:
+    return (event.kind == "fault" and event.data.get("fault") == "inject-after-starttls") or (
+        event.kind == "tls" and event.data.get("event") == "injected")
+
+
+def _injected_lines(event: Event) -> list[str]:
+    lines = event.data.get("lines")
+    if isinstance(lines, (list, tuple)):
+        return [str(line) for line in lines]
+    return event.text.splitlines()
+
+
+def _answered_early(attempt: Attempt, after_ns: int) -> str | None:
+    """The first command sent after ``after_ns`` while an earlier one that may not be
+    pipelined was still unanswered."""
+    owed: list[str] = []
+    secured = False
+    for event in attempt.events:
+        if _handshake(event):
+            secured = True
+        if not secured or event.t_ns < after_ns:
+            continue
+        if event.kind == "command":
+            if any(v not in _PIPELINABLE for v in owed):
+                return event.text
+            owed.append(verb(event))
+        elif event.kind == "data":
+            owed.append("DOT")
+        elif event.kind == "reply" and owed:
+            owed.pop(0)
+    return None
+
+
+def _uses_injected(attempt: Attempt, injection: Event) -> str | None:
+    """A post-TLS command naming a keyword only the injected lines offered."""
+    offered = {word.upper() for line in _injected_lines(injection) for word in line[4:].split()}
+    genuine: set[str] = set()
+    secured = False
+    for event in attempt.events:
+        if _handshake(event):
+            secured = True
+        if not secured:
+            continue
+        if event.kind == "reply":
+            genuine |= {w.upper() for line in event.text.splitlines() for w in line[4:].split()}
+        elif event.kind == "command":
+            for word in event.text.split()[1:]:
+                if word.upper() in offered - genuine:
+                    return event.text
+    return None
+
+
+def re_ehlo_after_starttls(timeline: Timeline) -> Result:
+    """After a successful STARTTLS handshake the first command is EHLO (or HELO), or a
+    QUIT from a client that finds the session insufficient: RFC 3207 §4.2 SHOULD."""
+    name = "re-ehlo-after-starttls"
+    checked = []
+    for attempt in timeline.attempts:
+        started = any(verb(e) == "STARTTLS" for e in attempt.of_kind("command"))
+        handshake = next((e for e in attempt.events if _handshake(e)), None)
+        if not started or handshake is None:
+            continue
+        checked.append(attempt.index)
+        first = next((e for e in attempt.of_kind("command") if e.t_ns >= handshake.t_ns), None)
+        if first is not None and verb(first) not in ("EHLO", "HELO", "QUIT"):
+            return Result(name, "deviation", "failed", (
+                f"After STARTTLS on attempt {attempt.index} the client's first command was"
+                f" {first.text!r}; {RFC_STARTTLS}: the session is reset, the client MUST"
+                " forget the earlier capabilities and SHOULD send EHLO first."),
+                {"attempt": attempt.index, "first_command": first.text})
+    if not checked:
+        return Result(name, "deviation", "skipped", "No STARTTLS handshake succeeded.")
+    return Result(name, "deviation", "passed",
+                  f"The client sent EHLO again after STARTTLS (attempts {checked}).",
+                  {"attempts": checked})

@@ -1,0 +1,123 @@
+"""judge(): every expectation of a scenario over one timeline, added up to a Verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.timeline import Timeline
+from harness.verdicts import checks, tls
+from harness.verdicts.backoff import FittedPolicy, fit_policy, judge_backoff
+from harness.verdicts.calibration import Calibration
+from harness.verdicts.delays import retries
+from harness.verdicts.result import Result, Status
+from harness.verdicts.spec import Expectations
+
+__all__ = ["Result", "Status", "Verdict", "judge"]
+
+_TLS: dict[str, Callable[[Timeline], Result]] = {
+    "refuses_bad_certificate": tls.refuses_bad_certificate,
+    "no_plaintext_fallback": tls.no_plaintext_fallback,
+    "no_plaintext_auth": tls.no_plaintext_auth,
+    "discards_injected_responses": tls.discards_injected_responses,
+    "re_ehlo_after_starttls": tls.re_ehlo_after_starttls,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every result, and what the timing results were judged with.
+
+    ``passed`` is False when any violation or deviation failed; advisories, inconclusive
+    and skipped results never fail a verdict. ``fitted`` is the backoff policy the
+    client's retries follow (None without retries).
+    """
+
+    results: tuple[Result, ...]
+    calibration: Calibration
+    fitted: FittedPolicy | None = None
+    seed: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.fails]
+
+    def result(self, name: str) -> Result:
+        """The result named ``name`` (``delivered``, ``backoff.floor``...)."""
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(f"no result {name!r}; results: {', '.join(r.name for r in self.results)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "seed": self.seed,
+            "calibration": self.calibration.to_dict(),
+            "fitted_policy": self.fitted.to_dict() if self.fitted else None,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def __str__(self) -> str:
+        lines = [f"verdict: {'passed' if self.passed else 'FAILED'} (seed {self.seed})"]
+        lines += [f"  {r.status:<12} {r.level:<9} {r.name}: {r.detail}" for r in self.results]
+        if self.fitted is not None:
+            lines.append(f"  observed backoff: {self.fitted.describe()}")
+        return "\n".join(lines)
+
+
+def judge(
+    timeline: Timeline,
+    expectations: Expectations,
+    *,
+    client_exit: int | None = None,
+    calibration: Calibration | None = None,
+    duration_s: float | None = None,
+    seed: int | None = None,
+) -> Verdict:
+    """Check every expectation that is set against ``timeline``.
+
+    ``client_exit`` is the client's exit code when it is a process; ``calibration`` the
+    timer noise measured at the start of the run (a conservative assumption otherwise);
+    ``duration_s`` how long the run was observed, from the timeline's origin, which ends
+    an attempt still open for ``gives-up-within``.
+    """
+    cal = calibration or Calibration.assumed()
+    e = expectations
+    results: list[Result] = []
+    if e.delivered is not None:
+        results.append(checks.delivered(timeline, e.delivered))
+    if (risk := checks.duplicate_risk(timeline)) is not None:
+        results.append(risk)
+    if e.attempts is not None:
+        results.append(checks.attempts(timeline, e.attempts))
+    if e.backoff is not None:
+        backoff_results, fitted = judge_backoff(timeline, e.backoff, cal)
+        results += backoff_results
+    else:
+        fitted = fit_policy(retries(timeline))
+    if e.no_retry_after_permanent:
+        results.append(checks.no_retry_after_permanent(timeline))
+    if e.closes_after_421:
+        results.append(checks.closes_after_421(timeline))
+    if e.gives_up_within_s is not None:
+        results.append(checks.gives_up_within(timeline, e.gives_up_within_s, cal, duration_s))
+    if e.client_exit is not None:
+        results.append(checks.client_exit(e.client_exit, client_exit))
+    results += [check(timeline) for field, check in _TLS.items() if getattr(e, field)]
+    return Verdict(tuple(_relax(r, e.relax) for r in results), cal, fitted, seed)
+
+
+def _relax(result: Result, relax: frozenset[str]) -> Result:
+    """A deviation the scenario relaxes (by its name, or ``backoff`` for all its parts)
+    is reported as advisory."""
+    if result.level == "deviation" and (
+        result.name in relax or result.name.partition(".")[0] in relax
+    ):
+        return result.relaxed()
+    return result

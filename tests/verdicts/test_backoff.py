@@ -1,0 +1,181 @@
+"""C1 floor, C3 growth, C4 cap, C5 envelope and the fitted policy, on exact timelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.verdicts.backoff import fit_policy, judge_backoff, support_s
+from harness.verdicts.calibration import Calibration
+from harness.verdicts.delays import retries
+from harness.verdicts.result import Result
+from harness.verdicts.spec import BackoffPolicy
+from tests.verdicts.script import retry_series
+
+QUIET = Calibration(samples=200, sleep_s=0.001, p50_s=0.0002, p99_s=0.001, q_s=0.002)
+NONE = BackoffPolicy(initial_s=0.1, factor=2.0, jitter="none")
+FULL = BackoffPolicy(initial_s=0.1, factor=2.0, jitter="full")
+
+
+def judged(delays: list[float], policy: BackoffPolicy | str) -> dict[str, Result]:
+    results, _ = judge_backoff(retry_series(delays), policy, QUIET)  # type: ignore[arg-type]
+    return {r.name: r for r in results}
+
+
+# -- C1 floor ---------------------------------------------------------------------------
+
+
+def test_floor_passes_a_client_that_sleeps_the_declared_delays() -> None:
+    r = judged([0.1, 0.2, 0.4], NONE)["backoff.floor"]
+    assert (r.level, r.status) == ("violation", "passed")
+
+
+def test_floor_fails_a_retry_that_came_too_soon() -> None:
+    r = judged([0.1, 0.1, 0.4], NONE)["backoff.floor"]
+    assert (r.level, r.status) == ("violation", "failed")
+    assert r.evidence["too_early"][0]["attempt"] == 3
+    assert r.evidence["too_early"][0]["floor_s"] == pytest.approx(0.2)
+    assert "RFC 5321 §4.5.4.1" in r.detail and "Attempt 3" in r.detail
+
+
+def test_floor_is_hard_but_forgives_timer_granularity() -> None:
+    assert judged([0.0995, 0.2, 0.4], NONE)["backoff.floor"].status == "passed"
+    assert judged([0.095, 0.2, 0.4], NONE)["backoff.floor"].status == "failed"
+
+
+def test_floor_for_equal_jitter_is_half_the_envelope() -> None:
+    equal = BackoffPolicy(initial_s=0.1, jitter="equal")
+    assert judged([0.06, 0.11, 0.25], equal)["backoff.floor"].status == "passed"
+    assert judged([0.06, 0.09, 0.25], equal)["backoff.floor"].status == "failed"
+
+
+def test_full_jitter_short_draws_pass_but_never_waiting_fails() -> None:
+    assert judged([0.01, 0.15, 0.05], FULL)["backoff.floor"].status == "passed"
+    r = judged([0.001, 0.001, 0.001], FULL)["backoff.floor"]
+    assert r.status == "failed"
+    assert r.evidence["p_value_full_jitter"] < 1e-4
+
+
+def test_undeclared_floor_needs_three_instant_retries_to_fail() -> None:
+    assert judged([0.001, 0.001, 0.001], "increasing")["backoff.floor"].status == "failed"
+    assert judged([0.001, 0.001], "increasing")["backoff.floor"].status == "inconclusive"
+    assert judged([0.001, 0.3], "increasing")["backoff.floor"].status == "passed"
+
+
+def test_no_retry_means_nothing_to_judge() -> None:
+    results = judged([0.1], NONE)  # one delay, and that attempt delivered: one retry
+    assert results["backoff.floor"].status == "passed"
+    from tests.verdicts.script import Script
+
+    s = Script()
+    s.delivery(0.0)
+    results_none, fitted = judge_backoff(s.timeline(), NONE, QUIET)
+    assert fitted is None
+    assert {r.status for r in results_none} == {"skipped"}
+
+
+# -- C5 envelope and C4 cap --------------------------------------------------------------
+
+
+def test_envelope_passes_within_slack_band_is_inconclusive_beyond_fails() -> None:
+    # envelope of retry 1 is 0.1; slack = 0.05 + 0.01
+    assert judged([0.15, 0.2, 0.4], NONE)["backoff.envelope"].status == "passed"
+    assert judged([0.2, 0.2, 0.4], NONE)["backoff.envelope"].status == "inconclusive"
+    r = judged([0.25, 0.2, 0.4], NONE)["backoff.envelope"]
+    assert (r.level, r.status) == ("deviation", "failed")
+    assert r.evidence["retries"][0]["max_s"] == pytest.approx(0.1)
+
+
+def test_full_jitter_envelope_is_zero_to_e() -> None:
+    assert judged([0.0, 0.2, 0.0], FULL)["backoff.envelope"].status == "passed"
+    assert judged([0.05, 0.6, 0.1], FULL)["backoff.envelope"].status == "failed"
+
+
+def test_decorrelated_envelope_follows_the_previous_delay() -> None:
+    decorrelated = BackoffPolicy(initial_s=0.1, factor=3.0, jitter="decorrelated")
+    assert support_s(decorrelated, 1, None) == pytest.approx((0.1, 0.3))
+    assert support_s(decorrelated, 2, 0.25) == pytest.approx((0.1, 0.75))
+    assert judged([0.25, 0.7, 1.5], decorrelated)["backoff.envelope"].status == "passed"
+    assert judged([0.25, 1.2, 1.5], decorrelated)["backoff.envelope"].status == "failed"
+
+
+def test_cap_is_judged_only_when_declared() -> None:
+    capped = BackoffPolicy(initial_s=0.1, factor=2.0, cap_s=0.3, jitter="none")
+    results = judged([0.1, 0.2, 0.3, 0.3], capped)
+    assert results["backoff.cap"].status == "passed"
+    assert results["backoff.envelope"].status == "passed"
+    assert judged([0.1, 0.2, 0.4, 0.8], capped)["backoff.cap"].status == "failed"
+    assert judged([0.1, 0.2, 0.4, 0.3], capped)["backoff.cap"].status == "inconclusive"
+    assert "backoff.cap" not in judged([0.1, 0.2], NONE)
+
+
+# -- C3 growth ------------------------------------------------------------------------
+
+
+def test_growth_passes_the_declared_factor() -> None:
+    r = judged([0.1, 0.2, 0.4, 0.8], NONE)["backoff.growth"]
+    assert r.status == "passed"
+    assert r.evidence["factor"] == pytest.approx(2.0)
+
+
+def test_growth_fails_constant_delays_that_noise_cannot_explain() -> None:
+    r = judged([1.0, 1.0, 1.0, 1.0], NONE)["backoff.growth"]
+    assert (r.level, r.status) == ("deviation", "failed")
+    assert r.evidence["factor_range"][1] < 1.5
+
+
+def test_growth_is_inconclusive_when_delays_drown_in_slack() -> None:
+    assert judged([0.1, 0.1, 0.1], NONE)["backoff.growth"].status == "inconclusive"
+
+
+def test_growth_needs_two_retries_before_the_cap() -> None:
+    capped = BackoffPolicy(initial_s=0.1, cap_s=0.1, jitter="none")
+    assert judged([0.1, 0.1, 0.1], capped)["backoff.growth"].status == "skipped"
+
+
+def test_growth_of_a_jittered_client_never_fails_from_one_run() -> None:
+    assert judged([0.3, 0.2, 0.1, 0.05], FULL)["backoff.growth"].status == "inconclusive"
+    assert judged([0.05, 0.15, 0.3, 0.7], FULL)["backoff.growth"].status == "passed"
+
+
+def test_increasing_passes_growth_and_fails_flat_deterministic_delays() -> None:
+    assert judged([0.1, 0.2, 0.4], "increasing")["backoff.growth"].status == "passed"
+    flat = judged([1.0, 1.01, 1.0, 0.99], "increasing")["backoff.growth"]
+    assert flat.status == "failed"
+    assert "does not back off" in flat.detail
+    assert judged([0.1, 0.1, 0.1], "increasing")["backoff.growth"].status == "inconclusive"
+    jumpy = judged([1.5, 0.5, 1.4, 0.6], "increasing")["backoff.growth"]
+    assert jumpy.status == "inconclusive"
+
+
+def test_increasing_growth_is_judged_before_a_fitted_plateau() -> None:
+    assert judged([0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0], "increasing")[
+        "backoff.growth"].status == "passed"
+
+
+# -- the fitted policy --------------------------------------------------------------------
+
+
+def test_fit_recovers_initial_factor_and_cap() -> None:
+    fitted = fit_policy(retries(retry_series([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])))
+    assert fitted is not None
+    assert fitted.initial_s == pytest.approx(0.1, rel=0.01)
+    assert fitted.factor == pytest.approx(2.0, rel=0.01)
+    assert fitted.cap_s == pytest.approx(1.0)
+    assert fitted.jitter == "none"
+    assert "factor 2.00" in fitted.describe()
+    assert fitted.to_dict()["retries"] == 6
+
+
+def test_fit_guesses_jitter() -> None:
+    full = fit_policy(retries(retry_series([0.09, 0.05, 0.1, 0.75])))
+    assert full is not None and full.jitter == "full"
+    equal = fit_policy(retries(retry_series([0.08, 0.12, 0.3, 0.7])))
+    assert equal is not None and equal.jitter == "equal"
+
+
+def test_fit_of_one_retry_is_just_its_delay() -> None:
+    fitted = fit_policy(retries(retry_series([0.3])))
+    assert fitted is not None
+    assert fitted.initial_s == pytest.approx(0.3)
+    assert (fitted.factor, fitted.jitter) == (None, "unknown")
+    assert "no cap seen" in fitted.describe()
