@@ -5,27 +5,33 @@ argument contains ``match``, with a ``probability`` drawn from the run's seed.
 """
 
 from harness.smtp.faults.base import PHASES, Attempts, Fault, FaultContext, Phase
+from harness.smtp.faults.capabilities import Capabilities
 from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit
 from harness.smtp.faults.delay import Delay
 from harness.smtp.faults.greylist import Greylist
+from harness.smtp.faults.handshake_failure import BreakHandshake
 from harness.smtp.faults.hang import Hang
+from harness.smtp.faults.inject_after_starttls import InjectAfterStartTLS
 from harness.smtp.faults.plan import FaultPlan
 from harness.smtp.faults.rate_limit import RateLimit
 from harness.smtp.faults.reply import Reply
 from harness.smtp.faults.reset import Reset
 from harness.smtp.faults.store_then_drop import StoreThenDrop
+from harness.smtp.faults.strip_starttls import StripStartTLS
 
 KINDS: dict[str, type[Fault]] = {
     cls.kind: cls
     for cls in (Reply, Delay, Close, Reset, Hang, Greylist, ConnectionLimit, RateLimit,
-                StoreThenDrop)
+                StoreThenDrop, StripStartTLS, Capabilities, InjectAfterStartTLS, BreakHandshake)
 }
 
 __all__ = [
     "KINDS",
     "PHASES",
     "Attempts",
+    "BreakHandshake",
+    "Capabilities",
     "Close",
     "ConnectionLimit",
     "Delay",
@@ -34,9 +40,11 @@ __all__ = [
     "FaultPlan",
     "Greylist",
     "Hang",
+    "InjectAfterStartTLS",
     "Phase",
     "RateLimit",
     "Reply",
     "Reset",
     "StoreThenDrop",
+    "StripStartTLS",
 ]

@@ -24,6 +24,7 @@ CloseReason = Literal[
     "server-reset",  # a fault made the server reset (RST)
     "idle-timeout",  # the server's idle timer closed it
     "server-stop",  # the server was stopped with the connection still open
+    "tls-failed",  # the TLS handshake failed (the tls event says how)
     "proxy-close",  # the chaos proxy closed it (FIN): a toxic, or the proxy disabled
     "proxy-reset",  # the chaos proxy reset it (RST): the reset_peer toxic
 ]

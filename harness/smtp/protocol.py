@@ -19,19 +19,25 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from asyncio import sslproto
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from harness.replies import Reply
 from harness.smtp.faults.base import (
+    CONTINUES,
     Action,
     Disconnect,
+    EditCapabilities,
     Fault,
     FaultContext,
+    Garbage,
+    Inject,
     Pause,
     Phase,
     Send,
@@ -39,6 +45,7 @@ from harness.smtp.faults.base import (
     StoreAndDisconnect,
 )
 from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.tls_config import ContextCache, TLSConfig, handshake_failure
 from harness.timeline import CloseReason, Recorder
 
 _ADDRESS = re.compile(r"<([^>]*)>")
@@ -56,12 +63,33 @@ def printable(line: bytes) -> str:
 class SessionHost:
     """What the sessions of one server share: plan, recorder, open sessions, messages."""
 
-    def __init__(self, plan: FaultPlan, recorder: Recorder, hostname: str) -> None:
+    def __init__(
+        self,
+        plan: FaultPlan,
+        recorder: Recorder,
+        hostname: str,
+        tls: TLSConfig | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
         self.plan = plan
         self.recorder = recorder
         self.hostname = hostname
+        self.tls = tls or TLSConfig()
+        self.contexts = ContextCache()
+        self.credentials = credentials
         self.sessions: set[FaultySMTP] = set()
         self._accepted: list[float] = []
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        """A sink accepts any login unless credentials were given."""
+        if self.credentials is None:
+            return AuthResult(success=True)
+        ok = isinstance(data, LoginPassword) and self.credentials.get(
+            data.login.decode("utf-8", "replace")
+        ) == data.password.decode("utf-8", "replace")
+        return AuthResult(success=ok, handled=False)
 
     @property
     def open_connections(self) -> int:
@@ -78,21 +106,46 @@ class SessionHost:
 
 
 class _Handler:
-    """aiosmtpd's hook object: stores messages, through the session's fault checks."""
+    """aiosmtpd's hook object: stores messages and edits capabilities, through the
+    session's fault checks."""
 
     async def handle_DATA(self, server: FaultySMTP, session: Session, envelope: Envelope) -> str:
         return await server.end_of_data(envelope)
+
+    async def handle_EHLO(
+        self, server: FaultySMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to a handler with this hook
+        return server.capabilities(responses)
+
+
+def edit_capabilities(responses: list[str], edits: list[EditCapabilities]) -> list[str]:
+    """Apply capability edits to an EHLO reply (``250-host``, ``250-SIZE 1``, ``250 HELP``)."""
+    greeting, *capabilities = (line[4:] for line in responses)
+    for edit in edits:
+        removed = {word.upper() for word in edit.remove}
+        capabilities = [c for c in capabilities if c.split(" ")[0].upper() not in removed]
+        capabilities += edit.add
+    lines = [greeting, *capabilities]
+    return [f"250{'-' if i < len(lines) - 1 else ' '}{text}" for i, text in enumerate(lines)]
 
 
 class FaultySMTP(SMTP):
     """One connection of the fake server."""
 
     def __init__(self, host: SessionHost, *, idle_timeout: float, **options: Any) -> None:
+        tls = host.tls
         super().__init__(
             _Handler(),
             hostname=host.hostname,
             ident="ESMTP smtp-fault-harness",
             timeout=idle_timeout,
+            # aiosmtpd advertises STARTTLS when it has a context; the upgrade is ours
+            tls_context=host.contexts.get(tls.certificate_for(1)) if tls.mode == "starttls"
+            else None,
+            require_starttls=tls.starttls_required,
+            authenticator=host.authenticate,
             **options,
         )
         self._host = host
@@ -110,6 +163,10 @@ class FaultySMTP(SMTP):
         self._body_faults: list[tuple[Fault, Action]] = []
         self._discarding = False
         self._closed: asyncio.Future[None] | None = None
+        self._tls_active = False
+        self._in_limbo = False  # between STARTTLS and a handshake that will not happen
+        self._capability_edits: list[EditCapabilities] = []
+        self._inject: tuple[str, ...] = ()
 
     # -- the attempt's life -------------------------------------------------------------
 
@@ -124,6 +181,10 @@ class FaultySMTP(SMTP):
             sock = transport.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._host.tls.mode == "implicit":
+                transport.pause_reading()  # type: ignore[attr-defined]  # until the handshake
+        else:
+            self._tls_active = True  # the handshake completed; app data follows at once
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -182,6 +243,8 @@ class FaultySMTP(SMTP):
     # -- what crosses the wire ----------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._in_limbo:
+            return  # a ClientHello nobody will answer is not a command
         if self._in_body:
             data = self._receive_body(data)
         if data:
@@ -202,6 +265,7 @@ class FaultySMTP(SMTP):
                 attempt, "command",
                 printable(text[:_MAX_RECORDED_LINE]),
                 bytes=len(line),
+                tls=self._tls_active,
                 **({"truncated": True} if len(text) > _MAX_RECORDED_LINE else {}),
             )
         if start < len(data) and len(self._line) <= 2 * _MAX_RECORDED_LINE:
@@ -268,7 +332,11 @@ class FaultySMTP(SMTP):
     async def push(self, status: str) -> None:  # type: ignore[override]
         if not self._greeted:
             self._greeted = True
-            if await self._faults("connect") or await self._faults("banner"):
+            if await self._faults("connect"):
+                return
+            if self._host.tls.mode == "implicit" and not await self._upgrade("implicit"):
+                return
+            if await self._faults("banner"):
                 return
         line = status
         final = self._record_reply_line(line)
@@ -308,6 +376,7 @@ class FaultySMTP(SMTP):
             attempt=self.attempt,
             phase=phase,
             now=time.monotonic(),
+            tls=self._tls_active,
             argument=argument,
             address=match.group(1) if match else None,
             peer_host=str(peer[0]) if peer else "",
@@ -331,13 +400,28 @@ class FaultySMTP(SMTP):
             self._record_fault(fault, action)
             if isinstance(action, Pause):
                 await asyncio.sleep(action.seconds)
+            elif isinstance(action, EditCapabilities):
+                self._capability_edits.append(action)
+            elif isinstance(action, Inject):
+                self._inject += action.lines
+            if isinstance(action, CONTINUES):
                 continue
             await self._take_over(action, phase)
             return True
         return False
 
     async def _take_over(self, action: Action, phase: Phase) -> None:
-        if isinstance(action, Send):
+        if phase == "tls":  # no handshake will follow: read on, to see the client leave
+            self._in_limbo = True
+            raw = self._original_transport or self.transport
+            if raw is not None and not raw.is_closing():
+                raw.resume_reading()  # type: ignore[attr-defined]
+        if isinstance(action, Garbage):
+            assert self.transport is not None
+            self.transport.write(action.data)  # type: ignore[attr-defined]
+            self.disconnect("server-close")
+            await self._until_closed()
+        elif isinstance(action, Send):
             await self._send(action.reply, then_close=action.then_close)
             if phase in ("connect", "banner") and action.reply.code // 100 != 2:
                 self._refusing = True  # RFC 5321 §3.1: wait for QUIT, 503 to the rest
@@ -385,7 +469,7 @@ class FaultySMTP(SMTP):
         await self._command("auth", arg, super().smtp_AUTH)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
-        await self._command("starttls", arg, super().smtp_STARTTLS)
+        await self._command("starttls", arg, self._starttls)
 
     async def smtp_QUIT(self, arg: str) -> None:
         self._refusing = False
@@ -437,3 +521,95 @@ class FaultySMTP(SMTP):
         )
         self._host.note_accepted(time.monotonic())
         return message_id
+
+    # -- TLS -----------------------------------------------------------------------------
+
+    def capabilities(self, responses: list[str]) -> list[str]:
+        """The EHLO reply after this attempt's capability faults; records what was offered."""
+        edits, self._capability_edits = self._capability_edits, []
+        lines = edit_capabilities(responses, edits) if edits else responses
+        if self._host.tls.mode != "none" or edits:
+            offered = [line[4:].split(" ")[0].upper() for line in lines[1:]]
+            self._host.recorder.record(
+                self.attempt, "tls", "capabilities: " + " ".join(offered),
+                event="capabilities", starttls_offered="STARTTLS" in offered,
+                auth_offered="AUTH" in offered, after_tls=self._tls_active,
+            )
+        return lines
+
+    async def _starttls(self, arg: str) -> None:
+        if arg:
+            await self.push("501 Syntax: STARTTLS")
+            return
+        if self._tls_active:
+            await self.push("503 5.5.1 TLS already active")
+            return
+        if self._host.tls.mode != "starttls":
+            await self.push("454 4.7.0 TLS not available")
+            return
+        # Written in one go, and reading paused before anything can interleave: the next
+        # bytes on the wire must go to the TLS layer, not to the command reader.
+        ready = "220 2.0.0 Ready to start TLS"
+        self._record_reply_line(ready)
+        injected, self._inject = self._inject, ()
+        if injected:
+            self._host.recorder.record(
+                self.attempt, "tls", "injected after 220: " + " | ".join(injected),
+                event="injected", lines=list(injected),
+            )
+        wire = "".join(f"{line}\r\n" for line in (ready, *injected)).encode()
+        assert self.transport is not None
+        self.transport.write(wire)  # type: ignore[attr-defined]
+        self.transport.pause_reading()  # type: ignore[attr-defined]
+        await self._upgrade("starttls")
+
+    async def _upgrade(self, mode: str) -> bool:
+        """Run the ``tls`` phase, then the server side of the handshake; True on success."""
+        reader_buffer: bytes = getattr(self._reader, "_buffer", b"")
+        pipelined = len(reader_buffer)  # sent after STARTTLS, before its ClientHello
+        if await self._faults("tls"):
+            return False
+        name = self._host.tls.certificate_for(self.attempt)
+        self._host.recorder.record(
+            self.attempt, "tls", f"{mode} handshake, certificate {name}",
+            event="handshake-start", mode=mode, certificate=name, pipelined_bytes=pipelined,
+        )
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        raw = self.transport
+        assert raw is not None
+        self._tls_protocol = sslproto.SSLProtocol(
+            loop, self, self._host.contexts.get(name), waiter, server_side=True
+        )
+        self._original_transport = raw
+        raw.set_protocol(self._tls_protocol)
+        self.transport = self._tls_protocol._app_transport
+        self._tls_protocol.connection_made(raw)
+        raw.resume_reading()  # type: ignore[attr-defined]
+        try:
+            await waiter
+            if "ssl_object" not in self._tls_protocol._extra:
+                # asyncio wakes the waiter without an error when the peer closes cleanly
+                # in the middle of the handshake
+                raise ConnectionResetError("the client closed during the handshake")
+        except (OSError, EOFError) as error:
+            facts = handshake_failure(error)
+            self._host.recorder.record(
+                self.attempt, "tls", f"handshake failed: {facts['outcome']} ({facts['error']})",
+                event="handshake", ok=False, certificate=name, **facts,
+            )
+            self._close_reason = self._close_reason or "tls-failed"
+            if not raw.is_closing():
+                raw.close()
+            if self._closed is not None and not self._closed.done():
+                self.connection_lost(error)  # the TLS layer never told us: it never opened
+            return False
+        ssl_object = self._tls_protocol._extra.get("ssl_object")
+        version = ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
+        cipher_info = ssl_object.cipher() if isinstance(ssl_object, ssl.SSLObject) else None
+        cipher = cipher_info[0] if cipher_info else None
+        self._host.recorder.record(
+            self.attempt, "tls", f"handshake completed: {version} {cipher}",
+            event="handshake", ok=True, certificate=name, version=version, cipher=cipher,
+        )
+        return True

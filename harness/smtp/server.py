@@ -3,14 +3,16 @@
 It binds port 0 and reads the bound port back (no fixed ports, no self-probe connection,
 unlike aiosmtpd's ``Controller``), never relays, and keeps every accepted message.
 Used synchronously it runs on its own event-loop thread; ``async with`` runs it on the
-caller's loop instead.
+caller's loop instead. ``tls`` is ``"none"``, ``"starttls"`` (as on port 587) or
+``"implicit"`` (as on 465), presenting ``certificate`` from the catalogue (``harness.tls``),
+which may differ per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +21,7 @@ from harness.loop import LoopThread
 from harness.smtp.faults.base import Fault
 from harness.smtp.faults.plan import FaultPlan
 from harness.smtp.protocol import FaultySMTP, SessionHost
+from harness.smtp.tls_config import TLSConfig, TLSMode
 from harness.timeline import Recorder, StoredMessage, Timeline
 
 
@@ -41,16 +44,25 @@ class FakeSMTPServer:
         hostname: str = "localhost",
         idle_timeout: float = 300.0,
         data_size_limit: int = 32 * 1024 * 1024,
+        tls: TLSMode = "none",
+        certificate: str | Mapping[Any, str] = "valid",
+        starttls_required: bool = False,
+        auth_credentials: Mapping[str, str] | None = None,
+        auth_require_tls: bool = True,
         recorder: Recorder | None = None,
     ) -> None:
         self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
         self.recorder = recorder or Recorder()
+        self.tls = TLSConfig(tls, certificate, starttls_required)
         self._requested = (host, port)
         self._options: dict[str, Any] = {
             "idle_timeout": idle_timeout,
             "data_size_limit": data_size_limit,
+            "auth_require_tls": auth_require_tls,
         }
-        self._sessions = SessionHost(self.plan, self.recorder, hostname)
+        self._sessions = SessionHost(
+            self.plan, self.recorder, hostname, self.tls, auth_credentials
+        )
         self._server: asyncio.Server | None = None
         self._thread: LoopThread | None = None
         self._address: tuple[str, int] | None = None

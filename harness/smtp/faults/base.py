@@ -125,7 +125,33 @@ class StoreAndDisconnect:
     """Keep the message, then close before the ``250`` reaches the client."""
 
 
-Action = Send | Pause | Disconnect | Stall | StoreAndDisconnect
+@dataclass(frozen=True)
+class EditCapabilities:
+    """Change the EHLO capability list (remove by keyword, add lines), then carry on."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inject:
+    """Send these reply lines in the same packet as ``220 Ready to start TLS``."""
+
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Garbage:
+    """Send these bytes instead of a TLS handshake, then close."""
+
+    data: bytes
+
+
+Action = (
+    Send | Pause | Disconnect | Stall | StoreAndDisconnect | EditCapabilities | Inject | Garbage
+)
+CONTINUES = (Pause, EditCapabilities, Inject)
+"""Actions after which the server carries on with its normal behaviour."""
 
 
 # -- what a fault may look at ------------------------------------------------------------
@@ -147,6 +173,7 @@ class FaultContext:
     attempt: int
     phase: Phase
     now: float
+    tls: bool = False
     argument: str = ""
     address: str | None = None
     peer_host: str = ""

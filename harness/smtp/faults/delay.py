@@ -16,8 +16,8 @@ class Delay(Fault):
 
     kind = "delay"
     phases = (
-        "connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body",
-        "dot", "quit",
+        "connect", "banner", "ehlo", "starttls", "tls", "auth", "mail", "rcpt", "data",
+        "body", "dot", "quit",
     )
 
     def __post_init__(self) -> None:

@@ -8,16 +8,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import Action, Fault, FaultContext, Pause, Phase
+from harness.smtp.faults.base import CONTINUES, Action, Fault, FaultContext, Phase
 
 
 class FaultPlan:
     """The ordered faults of a run.
 
-    At a phase, faults are consulted in order: pauses add up, and the first fault that
-    takes over (a reply, a close, a hang...) ends the consultation. Every probability draw
-    comes from ``random.Random(seed, fault, attempt, phase)``, so a seed replays the same
-    faults whatever the interleaving of connections.
+    At a phase, faults are consulted in order: pauses and capability edits add up, and the
+    first fault that takes over (a reply, a close, a hang...) ends the consultation. Every
+    probability draw comes from ``random.Random(seed, fault, attempt, phase)``, so a seed
+    replays the same faults whatever the interleaving of connections.
     """
 
     def __init__(self, faults: Iterable[Fault] = (), *, seed: int | None = None) -> None:
@@ -57,7 +57,7 @@ class FaultPlan:
             if action is None:
                 continue
             fired.append((fault, action))
-            if not every and not isinstance(action, Pause):
+            if not every and not isinstance(action, CONTINUES):
                 break
         return fired
 

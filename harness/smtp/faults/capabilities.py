@@ -1,0 +1,53 @@
+"""``capabilities``: change what EHLO advertises, before TLS, after it, or both.
+
+Covers the STARTTLS attacks on capability lists: capabilities that differ before and after
+TLS (a client must use only the post-TLS list, RFC 3207 §4.2), STARTTLS advertised again
+after TLS, and AUTH offered in cleartext before STARTTLS (RFC 8314 §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.errors import InvalidFaultPlan
+from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext, Phase
+
+When = Literal["before-tls", "after-tls", "always"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities(Fault):
+    """At ``ehlo``: add capability lines (``"AUTH PLAIN LOGIN"``) and remove others by
+    keyword (``"STARTTLS"``, ``"SIZE"``), ``when`` the session is before or after TLS."""
+
+    add: Sequence[str] = ()
+    remove: Sequence[str] = ()
+    when: When = "always"
+    at: Phase = "ehlo"
+
+    kind = "capabilities"
+    phases = ("ehlo",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.when not in ("before-tls", "after-tls", "always"):
+            raise InvalidFaultPlan(
+                f"capabilities: when={self.when!r} is not allowed;"
+                " allowed: before-tls, after-tls, always"
+            )
+        for line in (*self.add, *self.remove):
+            if not isinstance(line, str) or not line.strip() or "\n" in line:
+                raise InvalidFaultPlan(f"capabilities: {line!r} is not one capability line")
+        object.__setattr__(self, "add", tuple(self.add))
+        object.__setattr__(self, "remove", tuple(self.remove))
+
+    def act(self, ctx: FaultContext) -> Action | None:
+        if (self.when == "before-tls" and ctx.tls) or (self.when == "after-tls" and not ctx.tls):
+            return None
+        return EditCapabilities(add=tuple(self.add), remove=tuple(self.remove))
+
+    def describe(self) -> str:
+        changes = [f"+{line}" for line in self.add] + [f"-{word}" for word in self.remove]
+        return f"capabilities {self.when}: {' '.join(changes)}"

@@ -1,0 +1,27 @@
+"""``handshake-failure``: answer the TLS ClientHello with garbage, then close.
+
+The server advertised TLS but cannot do it. A client must not carry on in cleartext
+(RFC 3207 §4.1, RFC 8314 §5); retrying later, over TLS, is fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.smtp.faults.base import Action, Fault, FaultContext, Garbage, Phase
+
+GARBAGE = b"this is not a TLS record\r\n"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BreakHandshake(Fault):
+    """At ``tls``: send ``data`` instead of a ServerHello and close."""
+
+    data: bytes = GARBAGE
+    at: Phase = "tls"
+
+    kind = "handshake-failure"
+    phases = ("tls",)
+
+    def act(self, ctx: FaultContext) -> Action:
+        return Garbage(self.data)
