@@ -1,0 +1,394 @@
+"""Every problem of a scenario file, at once, in words its author can act on.
+
+A problem reads ``file:line: path.in.document: expected ..., got ...; did you mean 'x'?``.
+The messages are derived from pydantic's errors and the models' own types, never from a
+table of special cases, so a new key or value is explained as soon as the model has it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, Discriminator, ValidationError
+from pydantic_core import ErrorDetails
+
+from harness.errors import HarnessError
+from harness.scenario._base import shown
+
+Key = str | int
+DocPath = tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a scenario: where (file, line, path) and what."""
+
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(HarnessError):
+    """A scenario file (or its ``extends:`` chain) is not valid.
+
+    ``problems`` lists every problem found, in file order; ``str()`` gives one per line.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def format_path(path: Sequence[Key]) -> str:
+    """``("faults", 2, "at")`` as ``faults[2].at``."""
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def closest(word: object, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word``, if one is close enough to be a typo of it."""
+    if not isinstance(word, str):
+        return None
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else ``""``."""
+    close = closest(word, choices)
+    return f"; did you mean {close!r}?" if close else ""
+
+
+def one_of(choices: Sequence[object]) -> str:
+    return "one of " + ", ".join(shown(choice) for choice in choices)
+
+
+# -- the types along an error's location ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Where a location leads: the document path, the type there and the union it crossed."""
+
+    path: DocPath
+    tp: Any
+    parent: Any
+    union_at: DocPath | None = None
+    member: str | None = None
+
+
+def _unwrap(tp: Any) -> tuple[Any, bool]:
+    """Strip ``Annotated`` and ``None``; say whether a discriminator tells members apart."""
+    tagged = False
+    while True:
+        if get_origin(tp) is Annotated:
+            tp, *meta = get_args(tp)
+            tagged = tagged or any(isinstance(m, Discriminator) for m in meta)
+            continue
+        if get_origin(tp) in (Union, types.UnionType):
+            members = [m for m in get_args(tp) if m is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+        return tp, tagged
+
+
+def _members(tp: Any) -> list[Any]:
+    return [_unwrap(m)[0] for m in get_args(tp) if m is not type(None)]
+
+
+def member_tag(member: Any) -> str | None:
+    """The tag a model goes by in a discriminated union: its kind or toxic name."""
+    for attribute in ("kind", "tag"):
+        value = getattr(member, attribute, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _goes_by(member: Any, tag: str) -> bool:
+    """Whether pydantic's location ``tag`` names this union member.
+
+    pydantic tags a model member by its class name, or ``function-after[..., Name]``
+    when the model has an after-validator; a discriminated member by its tag.
+    """
+    name = getattr(member, "__name__", None)
+    return tag == member_tag(member) or (
+        name is not None and (tag == name or tag.endswith(f" {name}]"))
+    )
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _field_type(model: type[BaseModel], key: Key) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (field.alias, name):
+            return field.annotation
+    return None
+
+
+def walk(root: type[BaseModel], loc: Sequence[Key]) -> _Step:
+    """Follow a pydantic location through the models, dropping union tags from the path."""
+    path: list[Key] = []
+    tp: Any = root
+    parent: Any = None
+    union_at: DocPath | None = None
+    member: str | None = None
+    for key in loc:
+        tp, tagged = _unwrap(tp)
+        if get_origin(tp) in (Union, types.UnionType):
+            found = [m for m in _members(tp) if _goes_by(m, str(key))]
+            if not tagged and union_at is None:
+                union_at, member = tuple(path), str(key)
+            tp = found[0] if found else None
+            continue
+        if key == "[key]":
+            tp = None
+            continue
+        parent = tp
+        path.append(key)
+        if _is_model(tp):
+            tp = _field_type(tp, key)
+        elif get_origin(tp) in (tuple, list):
+            tp = get_args(tp)[0]
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        else:
+            tp = None
+    return _Step(tuple(path), _unwrap(tp)[0], parent, union_at, member)
+
+
+def describe(tp: Any) -> str:
+    """What a value of this type looks like, in YAML words."""
+    tp = _unwrap(tp)[0]
+    origin = get_origin(tp)
+    if origin is Literal:
+        return one_of(get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe(m) for m in _members(tp))
+    if origin in (tuple, list):
+        return "a list"
+    if origin is dict or _is_model(tp):
+        return "a mapping"
+    return _PLAIN.get(tp, "a value")
+
+
+_PLAIN: dict[Any, str] = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+}
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+"""Errors that say only "this is the wrong kind of value", with the kind that was wanted."""
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# -- one pydantic error, in words -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Said:
+    path: DocPath
+    message: str
+    missing: bool = False
+    suggests: str | None = None
+
+
+def _say(error: ErrorDetails, step: _Step) -> _Said:
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    path, tp, got = step.path, step.tp, shown(given)
+    if kind == "scenario":
+        at = ctx.get("at")
+        where = tuple(at) if at else path + ((ctx["field"],) if "field" in ctx else ())
+        hint = did_you_mean(ctx.get("value"), ctx.get("choices", ()))
+        return _Said(where, error["msg"] + hint)
+    if kind == "fault":
+        return _Said(path, str(ctx["message"]))
+    if kind == "extra_forbidden":
+        allowed = _keys(step.parent)
+        close = closest(path[-1], allowed)
+        hint = f"; did you mean {close!r}?" if close else ""
+        return _Said(
+            path, f"expected {_key_list(allowed)}, got {shown(path[-1])}{hint}", suggests=close
+        )
+    if kind == "missing":
+        return _Said(
+            path, f"expected {describe(tp)}, got nothing (the key is required)", missing=True
+        )
+    if kind == "literal_error":
+        choices = [c for c in get_args(tp)] if get_origin(tp) is Literal else []
+        expected = one_of(choices) if choices else str(ctx.get("expected"))
+        return _Said(
+            path, f"expected {expected}, got {got}" + did_you_mean(given, [str(c) for c in choices])
+        )
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_problem(path, tp, given)
+    if kind == "fault_kind":
+        return _kind_problem(path, given)
+    if kind in _BOUNDS:
+        sign, name = _BOUNDS[kind]
+        return _Said(path, f"expected a number {sign} {_number(ctx[name])}, got {got}")
+    if kind == "too_short":
+        return _Said(path, f"expected at least {ctx['min_length']}, got {got}")
+    if kind in _TYPE_WORDS:
+        return _Said(path, f"expected {_TYPE_WORDS[kind]}, got {got}")
+    wanted = re.sub(r"^Input should be ", "", error["msg"])
+    return _Said(path, f"expected {wanted[:1].lower()}{wanted[1:]}, got {got}")
+
+
+def _keys(model: Any) -> list[str]:
+    if not _is_model(model):
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _key_list(keys: Sequence[str]) -> str:
+    return "one of the keys " + ", ".join(keys) if keys else "no keys here"
+
+
+def _tag_problem(path: DocPath, tp: Any, given: object) -> _Said:
+    tags = [t for t in (member_tag(m) for m in _members(tp)) if t]
+    toxic = given.get("toxic") if isinstance(given, dict) else None
+    if toxic is None:
+        keys = [k for k in given if k in tags] if isinstance(given, dict) else []
+        hint = f"; did you mean 'toxic: {keys[0]}'?" if keys else ""
+        return _Said(path, f"expected a 'toxic' key ({', '.join(tags)}), got {shown(given)}" + hint)
+    return _Said(
+        (*path, "toxic"), f"expected {one_of(tags)}, got {shown(toxic)}" + did_you_mean(toxic, tags)
+    )
+
+
+def _kind_problem(path: DocPath, given: object) -> _Said:
+    from harness.scenario.fault_items import ITEMS, FaultItem, kinds_in
+
+    kinds = list(ITEMS)
+    if not isinstance(given, dict):
+        return _Said(
+            path,
+            f"expected a mapping with one fault kind key ({', '.join(kinds)}), got {shown(given)}",
+        )
+    found = kinds_in(given)
+    if found:
+        return _Said(path, f"expected one fault kind key, got {len(found)}: {', '.join(found)}")
+    common = list(FaultItem.model_fields)
+    strange = [str(k) for k in given if k not in common]
+    hints = [did_you_mean(k, kinds + common) for k in strange]
+    hint = next((h for h in hints if h), "")
+    got = ", ".join(repr(k) for k in strange) if strange else "none"
+    return _Said(path, f"expected one fault kind key ({', '.join(kinds)}), got {got}" + hint)
+
+
+# -- all errors of one validation ---------------------------------------------------------
+
+
+_SHAPE_ERRORS = {*_TYPE_WORDS, "literal_error"}
+
+
+def _is_shape_error(error: ErrorDetails, step: _Step) -> bool:
+    """The member of a union did not even have the right kind of value."""
+    return error["type"] in _SHAPE_ERRORS and len(step.path) == len(step.union_at or ())
+
+
+def explain(
+    error: ValidationError, root: type[BaseModel], value: Callable[[DocPath], Any]
+) -> list[tuple[DocPath, str]]:
+    """Every error of ``error`` as ``(document path, message)``, one per problem.
+
+    Errors of a plain union's members are folded: the member whose errors go beyond
+    "wrong kind of value" is explained, or else one line lists what each member wanted.
+    """
+    plain: list[tuple[ErrorDetails, _Step]] = []
+    unions: dict[DocPath, dict[str, list[tuple[ErrorDetails, _Step]]]] = {}
+    for details in error.errors():
+        step = walk(root, details["loc"])
+        if step.union_at is None:
+            plain.append((details, step))
+        else:
+            members = unions.setdefault(step.union_at, {})
+            members.setdefault(step.member or "", []).append((details, step))
+    said = [_say(d, s) for d, s in plain]
+    for at, members in unions.items():
+        fitting = [
+            errors
+            for errors in members.values()
+            if not all(_is_shape_error(d, s) for d, s in errors)
+        ]
+        if fitting:
+            said.extend(_say(d, s) for errors in fitting for d, s in errors)
+            continue
+        wanted: list[str] = []
+        for errors in members.values():
+            for d, _ in errors:
+                word = _TYPE_WORDS.get(d["type"]) or str((d.get("ctx") or {}).get("expected"))
+                if word not in wanted:
+                    wanted.append(word)
+        said.append(_Said(at, f"expected {' or '.join(wanted)}, got {shown(value(at))}"))
+    # A misspelt required key is one problem, not "unknown key" plus "missing key".
+    misspelt = {(*s.path[:-1], s.suggests) for s in said if s.suggests}
+    return [(s.path, s.message) for s in said if not (s.missing and s.path in misspelt)]
+
+
+def problems_of(
+    error: ValidationError,
+    root: type[BaseModel],
+    data: object,
+    locate: Callable[[DocPath], tuple[str, int | None]],
+) -> list[Problem]:
+    """``explain`` with each problem placed in its file and line."""
+
+    def value(path: DocPath) -> Any:
+        node: Any = data
+        for key in path:
+            if isinstance(node, Mapping):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return None
+        return node
+
+    problems = []
+    for path, message in explain(error, root, value):
+        source, line = locate(path)
+        problems.append(Problem(source, line, format_path(path), message))
+    return problems

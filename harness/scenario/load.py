@@ -1,0 +1,304 @@
+"""Reading scenario files: YAML with the line of every key, ``extends:``, validation.
+
+``extends:`` names a built-in scenario (``extends: greylist``) or a file relative to the
+extending one (``extends: ./base.yaml``; a value with a ``/`` or ending in ``.yaml`` or
+``.yml`` is a file). The file's own keys are merged over the base's:
+
+- mappings merge key by key, recursively (``server:``, ``expect:``, ``client.env``...);
+- anything else replaces the base's value whole: scalars, and lists (``faults:``,
+  ``network:``, ``relax:``) -- a list is never appended to;
+- ``key: null`` removes the base's key, so its default applies again;
+- ``name``, ``about`` and ``extends`` are never inherited: they describe the file itself.
+
+A base may itself extend another; a cycle is an error. The merged document is validated
+as one scenario, and each problem points at the file and line the offending value came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness.scenario._base import shown
+from harness.scenario.errors import (
+    DocPath,
+    Problem,
+    ScenarioError,
+    did_you_mean,
+    format_path,
+    problems_of,
+)
+from harness.scenario.model import Scenario
+from harness.scenarios import builtin_names, builtin_path
+
+Place = tuple[str, int]
+"""A file (as named in messages) and a line, from 1."""
+
+NOT_INHERITED = ("name", "about", "extends")
+
+
+@dataclass(frozen=True)
+class Document:
+    """Parsed YAML and where each of its paths was written."""
+
+    data: Any
+    places: Mapping[DocPath, Place]
+    source: str
+
+    def locate(self, path: DocPath) -> tuple[str, int | None]:
+        """The place of ``path``, or of its nearest ancestor that was written down."""
+        for end in range(len(path), -1, -1):
+            place = self.places.get(path[:end])
+            if place is not None:
+                return place
+        return self.source, None
+
+
+# -- YAML with places ---------------------------------------------------------------------
+
+
+def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
+    """Parse ``text``; ``None`` and the syntax problem when it is not YAML.
+
+    Duplicate keys, which YAML loaders silently resolve to the last one, are problems.
+    """
+    loader = yaml.SafeLoader(text)
+    problems: list[Problem] = []
+    try:
+        node = loader.get_single_node()
+        places: dict[DocPath, Place] = {(): (source, 1)}
+        if node is not None:  # before construction, which flattens merge keys (<<)
+            _place(loader, node, (), source, places, problems, set())
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as error:
+        return None, [_syntax_problem(error, source)]
+    except yaml.YAMLError as error:
+        return None, [Problem(source, None, "", f"invalid YAML: {error}")]
+    finally:
+        loader.dispose()
+    return Document(data, places, source), problems
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    message = f"invalid YAML: {error.problem or error.context}"
+    if error.context and error.problem and error.context_mark is not None:
+        message += f" ({error.context} on line {error.context_mark.line + 1})"
+    return Problem(source, mark.line + 1 if mark else None, "", message)
+
+
+def _place(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: DocPath,
+    source: str,
+    places: dict[DocPath, Place],
+    problems: list[Problem],
+    open_nodes: set[int],
+) -> None:
+    if id(node) in open_nodes:  # a recursive alias
+        return
+    open_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key: Any = loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # construction reports it
+            line = key_node.start_mark.line + 1
+            here = (*path, key)
+            if key in first:
+                problems.append(
+                    Problem(
+                        source,
+                        line,
+                        format_path(here),
+                        f"expected each key once, got {shown(key)} again"
+                        f" (first on line {first[key]})",
+                    )
+                )
+            first.setdefault(key, line)
+            places[here] = (source, line)
+            _place(loader, value_node, here, source, places, problems, open_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            spot = (*path, index)
+            places[spot] = (source, item.start_mark.line + 1)
+            _place(loader, item, spot, source, places, problems, open_nodes)
+    open_nodes.discard(id(node))
+
+
+# -- extends ------------------------------------------------------------------------------
+
+
+def merge(base: Document, override: Document) -> Document:
+    """``override`` over ``base``, as the module docstring says."""
+    places: dict[DocPath, Place] = {}
+    base_data = {k: v for k, v in base.data.items() if k not in NOT_INHERITED}
+    data = _merge(base_data, override.data, (), base, override, places)
+    return Document(data, places, override.source)
+
+
+def _merge(
+    base: Any,
+    over: Any,
+    path: DocPath,
+    below: Document,
+    above: Document,
+    places: dict[DocPath, Place],
+) -> Any:
+    if not (isinstance(base, dict) and isinstance(over, dict)):
+        _copy_places(above, path, places)
+        return over
+    places[path] = above.places.get(path) or below.places.get(path) or (above.source, 1)
+    merged: dict[Any, Any] = {}
+    for key, value in base.items():
+        if key not in over:
+            merged[key] = value
+            _copy_places(below, (*path, key), places)
+    for key, value in over.items():
+        if key in base and value is None:
+            continue
+        if key in base:
+            merged[key] = _merge(base[key], value, (*path, key), below, above, places)
+        else:
+            merged[key] = value
+            _copy_places(above, (*path, key), places)
+    return merged
+
+
+def _copy_places(doc: Document, prefix: DocPath, places: dict[DocPath, Place]) -> None:
+    size = len(prefix)
+    places.update((p, place) for p, place in doc.places.items() if p[:size] == prefix)
+
+
+def _is_file_ref(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def _find_base(ref: str, base_dir: Path) -> tuple[Path, str] | str:
+    """The base's file and its name in messages, or why there is none."""
+    if _is_file_ref(ref):
+        path = base_dir / ref
+        if path.is_file():
+            return path, os.path.normpath(path)
+        return f"expected an existing scenario file, got {ref!r} (no file {os.path.normpath(path)})"
+    names = builtin_names()
+    if ref in names:
+        return builtin_path(ref), f"builtin:{ref}.yaml"
+    return (
+        f"expected a built-in scenario ({', '.join(names)}) or a file path ending in .yaml,"
+        f" got {ref!r}" + did_you_mean(ref, names)
+    )
+
+
+def resolve(
+    doc: Document, base_dir: Path, chain: tuple[str, ...] = ()
+) -> tuple[Document, list[Problem]]:
+    """``doc`` merged over the scenarios it extends, and the problems found on the way."""
+    ref = doc.data.get("extends") if isinstance(doc.data, dict) else None
+    if not isinstance(ref, str):
+        return doc, []  # a wrong type is the model's to report
+    source, line = doc.locate(("extends",))
+    found = _find_base(ref, base_dir)
+    if isinstance(found, str):
+        return doc, [Problem(source, line, "extends", found)]
+    path, label = found
+    key = str(path.resolve())
+    if key in chain:
+        return doc, [
+            Problem(
+                source,
+                line,
+                "extends",
+                f"expected a scenario that does not extend this one, got {ref!r} (a cycle)",
+            )
+        ]
+    base, problems = read_file(path, label)
+    if base is None:
+        return doc, problems
+    if not isinstance(base.data, dict):
+        return doc, [*problems, _not_a_mapping(base)]
+    base, more = resolve(base, path.parent, (*chain, key))
+    return merge(base, doc), problems + more
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def _not_a_mapping(doc: Document) -> Problem:
+    keys = ", ".join(field.alias or name for name, field in Scenario.model_fields.items())
+    got = "an empty document" if doc.data is None else shown(doc.data)
+    return Problem(doc.source, 1, "", f"expected a mapping of scenario keys ({keys}), got {got}")
+
+
+def validate(
+    doc: Document, base_dir: Path, problems: list[Problem], chain: tuple[str, ...] = ()
+) -> Scenario:
+    """Resolve ``extends`` and validate; raise every problem at once."""
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([*problems, _not_a_mapping(doc)])
+    doc, more = resolve(doc, base_dir, chain)
+    problems = problems + more
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as error:
+        problems += problems_of(error, Scenario, doc.data, doc.locate)
+    if problems or scenario is None:
+        raise ScenarioError(_in_file_order(problems, doc.source))
+    return scenario
+
+
+def _in_file_order(problems: list[Problem], main: str) -> list[Problem]:
+    rank = {main: 0}
+    for problem in problems:
+        rank.setdefault(problem.source, len(rank))
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (rank[p.source], p.line or 0))
+
+
+def read_file(path: Path, label: str) -> tuple[Document | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        return None, [Problem(label, None, "", f"cannot read the file: {why}")]
+    return read_yaml(text, label)
+
+
+def load_path(path: Path, label: str | None = None) -> Scenario:
+    """A scenario from a file; ``label`` names it in messages (default: the path)."""
+    doc, problems = read_file(path, label or str(path))
+    if doc is None:
+        raise ScenarioError(problems)
+    return validate(doc, path.parent, problems, (str(path.resolve()),))
+
+
+def load_text(text: str, *, source: str, base_dir: Path) -> Scenario:
+    doc, problems = read_yaml(text, source)
+    if doc is None:
+        raise ScenarioError(problems)
+    return validate(doc, base_dir, problems)
+
+
+def load_data(data: Mapping[str, object], *, source: str, base_dir: Path) -> Scenario:
+    plain = dict(data) if isinstance(data, Mapping) else data
+    return validate(Document(plain, {}, source), base_dir, [])
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """A scenario by file path, or by built-in name (``"greylist"``)."""
+    if isinstance(ref, Path) or _is_file_ref(ref) or Path(ref).is_file():
+        return load_path(Path(ref))
+    return load_path(builtin_path(ref), f"builtin:{ref}.yaml")

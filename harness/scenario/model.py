@@ -1,0 +1,270 @@
+"""The scenario model: one frozen value per file, the single source of truth.
+
+The JSON Schema (:func:`harness.scenario.json_schema`) and every error message are
+derived from these classes; nothing else describes the file format.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, StrictBool, field_validator
+from pydantic_core import PydanticCustomError
+
+from harness.faults import Fault, FaultPlan
+from harness.scenario._base import PositiveCount, Seconds, Strict
+from harness.scenario.expect import Expect
+from harness.scenario.fault_items import FaultSpec
+from harness.scenario.network import Down, NetworkItem, Toxic
+from harness.verdicts.spec import Expectations
+
+TLSMode = Literal["none", "starttls", "starttls-required", "implicit"]
+"""``none``: plain SMTP, no STARTTLS offered. ``starttls``: STARTTLS offered, optional.
+``starttls-required``: offered, and MAIL or AUTH before it get ``530 5.7.0``.
+``implicit``: TLS from the first byte (RFC 8314 §3)."""
+
+Certificate = Literal[
+    "valid",
+    "valid-intermediate",
+    "expired",
+    "not-yet-valid",
+    "wrong-host",
+    "self-signed",
+    "untrusted-root",
+    "incomplete-chain",
+    "wildcard-mismatch",
+    "weak-key",
+    "sha1-signature",
+    "tls1.0-only",
+]
+"""The certificate catalogue's variants, by name."""
+
+AuthMechanism = Literal["PLAIN", "LOGIN"]
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""A scenario name: safe in file names, test ids and JUnit reports."""
+
+PLACEHOLDERS = ("host", "port", "cafile", "tls")
+"""What ``client.command`` may say in braces; ``{{`` and ``}}`` are literal braces."""
+
+
+class Extensions(Strict):
+    """The ESMTP extensions the server advertises in its EHLO reply."""
+
+    size: PositiveCount | None = Field(
+        default=32 * 1024 * 1024,
+        description="SIZE: the largest message accepted, in bytes; null: not advertised.",
+    )
+    eight_bit_mime: StrictBool = Field(default=True, alias="8bitmime", description="8BITMIME.")
+    smtputf8: StrictBool = Field(default=False, description="SMTPUTF8 (RFC 6531).")
+    pipelining: StrictBool = Field(default=False, description="PIPELINING (RFC 2920).")
+
+
+class Auth(Strict):
+    """SMTP AUTH (RFC 4954): the mechanisms offered and the accounts that may log in."""
+
+    mechanisms: tuple[AuthMechanism, ...] = Field(
+        default=("PLAIN", "LOGIN"), min_length=1, description="Mechanisms offered, in order."
+    )
+    credentials: dict[str, str] = Field(
+        min_length=1, description="Accounts that may log in: user name to password."
+    )
+    required: StrictBool = Field(default=False, description="MAIL before AUTH gets 530 5.7.0.")
+    allow_plaintext: StrictBool = Field(
+        default=False, description="Offer AUTH before TLS too (a trap for no-plaintext-auth)."
+    )
+
+
+class Server(Strict):
+    """How the fake server presents itself."""
+
+    tls: TLSMode = Field(
+        default="none", description="none | starttls | starttls-required | implicit."
+    )
+    certificate: Certificate = Field(
+        default="valid", description="The certificate presented with TLS, from the catalogue."
+    )
+    extensions: Extensions = Extensions()
+    auth: Auth | None = Field(default=None, description="Offer AUTH; left out, no AUTH is offered.")
+
+    @property
+    def starttls_offered(self) -> bool:
+        return self.tls in ("starttls", "starttls-required")
+
+
+class Client(Strict):
+    """How to run the client under test, when the scenario says it."""
+
+    command: str | tuple[str, ...] | None = Field(
+        default=None,
+        description="Argument list, or one string split like a shell line; placeholders"
+        " {host} {port} {cafile} {tls}.",
+    )
+    timeout_s: Seconds = Field(default=60.0, description="The time limit for the whole scenario.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for the command."
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, command: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        parts = [command] if isinstance(command, str) else list(command or ())
+        for part in parts:
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(part) if f is not None]
+            except ValueError as error:
+                raise PydanticCustomError(
+                    "scenario",
+                    "expected placeholders like {{host}} (double a brace to write it), got"
+                    " {got}: {why}",
+                    {"got": repr(part), "why": str(error)},
+                ) from None
+            for name in fields:
+                if name not in PLACEHOLDERS:
+                    raise PydanticCustomError(
+                        "scenario",
+                        "expected one of the placeholders {expected}, got {got}",
+                        {
+                            "expected": ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
+                            "got": f"{{{name}}}",
+                            "value": f"{{{name}}}",
+                            "choices": [f"{{{p}}}" for p in PLACEHOLDERS],
+                        },
+                    )
+        if isinstance(command, str) and not shlex.split(command):
+            raise PydanticCustomError("scenario", "expected a command, got an empty string", {})
+        return command
+
+    def argv(self, values: Mapping[str, object]) -> list[str] | None:
+        """The command with its placeholders filled in from ``values``."""
+        if self.command is None:
+            return None
+        parts = shlex.split(self.command) if isinstance(self.command, str) else self.command
+        return [part.format_map(values) for part in parts]
+
+
+class Scenario(Strict):
+    """A declarative experiment: the server, its faults, the network, the client and
+    what the client must do.
+
+    Build one with :meth:`from_path`, :meth:`from_str` or :meth:`from_dict`; every problem
+    of a file is raised at once as :class:`~harness.scenario.ScenarioError`.
+    """
+
+    name: str = Field(
+        description="Identifies the scenario in reports; letters, digits, '.', '_' and '-'.",
+        json_schema_extra={"pattern": NAME_PATTERN.pattern},
+    )
+    about: str = Field(
+        default="",
+        description="One line: what it simulates and the reference behind its expectations.",
+    )
+    extends: str | None = Field(
+        default=None,
+        description="A built-in scenario's name, or a file path relative to this file.",
+    )
+    seed: int | None = Field(
+        default=None, ge=0, strict=True, description="Seed of every random choice; default: random."
+    )
+    server: Server = Server()
+    faults: tuple[FaultSpec, ...] = Field(
+        default=(), description="SMTP faults, each with its kind as a key."
+    )
+    network: tuple[NetworkItem, ...] = Field(
+        default=(), description="Toxics of the chaos proxy, with Toxiproxy's names and units."
+    )
+    client: Client = Client()
+    expect: Expect = Expect()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, name: str) -> str:
+        if not NAME_PATTERN.match(name):
+            raise PydanticCustomError(
+                "scenario",
+                "expected letters, digits, '.', '_' and '-', starting with a letter or digit,"
+                " got {got}",
+                {"got": repr(name)},
+            )
+        return name
+
+    @field_validator("about")
+    @classmethod
+    def _one_line(cls, about: str) -> str:
+        about = about.strip()
+        if "\n" in about:
+            raise PydanticCustomError(
+                "scenario", "expected one line, got {lines} lines", {"lines": about.count("\n") + 1}
+            )
+        return about
+
+    @field_validator("network")
+    @classmethod
+    def _unique_toxic_names(cls, network: tuple[Toxic | Down, ...]) -> tuple[Toxic | Down, ...]:
+        seen: dict[str, int] = {}
+        for index, item in enumerate(network):
+            if not isinstance(item, Toxic):
+                continue
+            name = item.toxic_name
+            if name in seen:
+                raise PydanticCustomError(
+                    "scenario",
+                    "expected a name no other toxic has, got {got} (also network[{first}]);"
+                    " give one of them a name",
+                    {"got": repr(name), "first": seen[name], "at": ["network", index, "name"]},
+                )
+            seen[name] = index
+        return network
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Scenario:
+        """Read, resolve ``extends:`` relative to the file, and validate."""
+        from harness.scenario.load import load_path
+
+        return load_path(Path(path))
+
+    @classmethod
+    def from_str(
+        cls, text: str, *, source: str = "<string>", base_dir: str | Path | None = None
+    ) -> Scenario:
+        """Parse YAML text; ``source`` names it in errors, ``base_dir`` anchors ``extends``."""
+        from harness.scenario.load import load_text
+
+        return load_text(text, source=source, base_dir=Path(base_dir or "."))
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, object],
+        *,
+        source: str = "<dict>",
+        base_dir: str | Path | None = None,
+    ) -> Scenario:
+        """Validate already-parsed data, resolving ``extends`` as the file form does."""
+        from harness.scenario.load import load_data
+
+        return load_data(data, source=source, base_dir=Path(base_dir or "."))
+
+    # -- what the run needs --------------------------------------------------------------
+
+    def build_faults(self) -> tuple[Fault, ...]:
+        """The :mod:`harness.faults` objects of ``faults:``, in order."""
+        return tuple(item.to_fault() for item in self.faults)
+
+    def fault_plan(self, *, seed: int | None = None) -> FaultPlan:
+        """A fresh :class:`~harness.faults.FaultPlan` with this scenario's faults.
+
+        ``seed`` overrides the scenario's own; with neither, the plan draws one.
+        """
+        return FaultPlan(self.build_faults(), seed=self.seed if seed is None else seed)
+
+    def expectations(self) -> Expectations:
+        """The ``expect:`` section as the verdicts read it."""
+        return self.expect.to_spec()

@@ -1,0 +1,166 @@
+"""The scenario corpus: every valid file loads to what it says, every invalid file fails
+with exactly the message stored next to it (``name.yaml`` + ``name.expected.txt``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import faults
+from harness.replies import Reply as SMTPReply
+from harness.scenario import Scenario, ScenarioError
+from harness.scenario.network import Down, Latency, Slicer
+from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations
+
+HERE = Path(__file__).parent
+VALID = sorted((HERE / "valid").glob("*.yaml"))
+INVALID = sorted((HERE / "invalid").glob("*.yaml"))
+
+
+@pytest.fixture
+def in_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages name files as given: load from the corpus folder, by file name."""
+    monkeypatch.chdir(HERE / "invalid")
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+@pytest.mark.usefixtures("in_corpus")
+def test_invalid_file_reports_exactly(path: Path) -> None:
+    expected = path.with_suffix(".expected.txt").read_text(encoding="utf-8").rstrip("\n")
+    with pytest.raises(ScenarioError) as caught:
+        Scenario.from_path(path.name)
+    assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])
+def test_valid_file_loads_and_builds(path: Path) -> None:
+    scenario = Scenario.from_path(path)
+    assert scenario.fault_plan(seed=1).faults == scenario.build_faults()
+    assert isinstance(scenario.expectations(), Expectations)
+
+
+def load(name: str) -> Scenario:
+    return Scenario.from_path(HERE / "valid" / f"{name}.yaml")
+
+
+def test_minimal_takes_every_default() -> None:
+    scenario = load("minimal")
+    assert (scenario.name, scenario.about, scenario.seed, scenario.extends) == (
+        "minimal", "", None, None
+    )
+    assert scenario.server.tls == "none"
+    assert scenario.server.certificate == "valid"
+    assert scenario.server.auth is None
+    assert scenario.faults == scenario.network == ()
+    assert scenario.client.command is None
+    assert scenario.client.timeout_s == 60.0
+    assert scenario.expectations() == Expectations()
+
+
+def test_every_fault_kind_builds_its_fault_object() -> None:
+    scenario = load("every-fault-kind")
+    assert scenario.build_faults() == (
+        faults.Reply(at="banner", reply="421 4.7.0 Try again later", attempts=(1, 2)),
+        faults.Reply(
+            at="ehlo", reply=("250-mx.example.test", "250 SIZE 1000"), then_close=True
+        ),
+        faults.Delay(at="banner", seconds=3.0, attempts="1-2"),
+        faults.Close(at="mail", attempts=3),
+        faults.Reset(at="body", after_bytes=2048, attempts="3+"),
+        faults.Hang(at="data", probability=0.5),
+        faults.Greylist(at="rcpt", seconds=2.0),
+        faults.Greylist(seconds=5, reply="450 4.2.0 Greylisted", match="bob@"),
+        faults.ConnectionLimit(max_connections=2),
+        faults.RateLimit(messages=3, window_s=60),
+        faults.StoreThenDrop(at="dot", attempts=(1,)),
+        faults.Reply(at="rcpt", match="bob@", reply="550 5.1.1 No such user"),
+        faults.StripStartTLS(),
+        faults.Capabilities(
+            add=("AUTH PLAIN LOGIN",), remove=("STARTTLS", "SIZE"), when="before-tls"
+        ),
+        faults.InjectAfterStartTLS(),
+        faults.InjectAfterStartTLS(lines=("250-x", "250 AUTH X-INJECTED"), attempts=(2,)),
+        faults.BreakHandshake(),
+        faults.BreakHandshake(data=b"\x15\x03\x01\x00\x02\x02\x28", attempts=(2,)),
+    )
+    plan = scenario.fault_plan()
+    assert plan.seed == 42
+    assert scenario.fault_plan(seed=7).seed == 7
+    greylist = plan.faults[7]
+    assert isinstance(greylist, faults.Greylist)
+    assert greylist.parsed == SMTPReply(450, "Greylisted", "4.2.0")
+    assert [str(f.selector) for f in plan.faults[:5]] == ["1,2", "all", "1-2", "3", "3+"]
+
+
+def test_network_keeps_toxiproxy_names_and_units() -> None:
+    network = load("network").network
+    assert [item.toxic for item in network] == [
+        "latency", "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer",
+        "limit_data", "down", "down",
+    ]
+    first, second = network[0], network[1]
+    assert isinstance(first, Latency) and isinstance(second, Latency)
+    assert (first.toxic_name, first.stream, first.toxicity) == (
+        "latency_downstream", "downstream", 1.0
+    )
+    assert first.attributes() == {"latency": 300, "jitter": 50}
+    assert (second.toxic_name, second.stream, second.toxicity) == ("slow-upload", "upstream", 0.5)
+    slicer = network[6]
+    assert isinstance(slicer, Slicer)
+    assert slicer.attributes() == {"average_size": 10, "size_variation": 5, "delay": 20000}
+    assert network[4].attempts == (2,)
+    assert network[5].attributes() == {"timeout": 0}
+    assert network[8] == Down(toxic="down", attempts=(1,))
+    assert network[9] == Down(toxic="down", for_s=2.5)
+
+
+def test_server_section() -> None:
+    server = load("server").server
+    assert server.tls == "starttls-required" and server.starttls_offered
+    assert server.certificate == "expired"
+    extensions = server.extensions
+    assert (extensions.size, extensions.eight_bit_mime, extensions.smtputf8) == (
+        1048576, False, True
+    )
+    assert extensions.pipelining
+    assert server.auth is not None
+    assert server.auth.mechanisms == ("PLAIN",)
+    assert server.auth.credentials == {"alice": "s3cret"}
+    assert server.auth.required and not server.auth.allow_plaintext
+
+
+def test_client_command_string_is_split_then_filled() -> None:
+    client = load("client").client
+    values = {"host": "127.0.0.1", "port": 2525, "cafile": "/ca dir/ca.pem", "tls": "none"}
+    assert client.argv(values) == [
+        "./send-mail", "--host", "127.0.0.1", "--port", "2525", "--cafile", "/ca dir/ca.pem",
+        "--tls", "none",
+    ]
+    assert client.timeout_s == 20.0
+    assert client.env == {"MAIL_DEBUG": "1"}
+
+
+def test_client_command_list_keeps_its_arguments() -> None:
+    client = load("client-argv").client
+    assert client.argv({"host": "h", "port": 1}) == [
+        "python", "-m", "mailer", "--server", "h:1", "--literal", "{x}"
+    ]
+
+
+def test_expect_section_becomes_the_verdicts_expectations() -> None:
+    assert load("expect-everything").expectations() == Expectations(
+        delivered="at-least-once",
+        attempts=AttemptBounds(2, 5),
+        backoff=BackoffPolicy(initial_s=0.5, factor=3.0, cap_s=10.0, jitter="decorrelated"),
+        no_retry_after_permanent=True,
+        closes_after_421=True,
+        gives_up_within_s=30.0,
+        client_exit="non-zero",
+        refuses_bad_certificate=True,
+        no_plaintext_fallback=True,
+        no_plaintext_auth=True,
+        discards_injected_responses=True,
+        re_ehlo_after_starttls=None,
+        relax=frozenset({"backoff", "attempts"}),
+    )
