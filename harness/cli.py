@@ -22,6 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="replay a few fault plans against the bundled client")
     demo.add_argument("--seed", type=int, default=None)
+    toxiproxy = commands.add_parser(
+        "toxiproxy", help="serve Toxiproxy's HTTP API with the embedded chaos proxy"
+    )
+    toxiproxy.add_argument("--host", default="localhost", help="API host (default: localhost)")
+    toxiproxy.add_argument("--port", type=int, default=8474, help="API port (default: 8474)")
+    toxiproxy.add_argument("--config", help="JSON file of proxies, as for POST /populate")
+    toxiproxy.add_argument("--seed", type=int, default=None)
     return parser
 
 
@@ -33,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from harness.demo import run_demo
 
             return run_demo(seed=args.seed)
+        if args.command == "toxiproxy":
+            from harness.chaos.command import serve
+
+            return serve(host=args.host, port=args.port, config=args.config, seed=args.seed)
     except HarnessError as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return 3
