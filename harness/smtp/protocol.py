@@ -183,8 +183,9 @@ class FaultySMTP(SMTP):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._host.tls.mode == "implicit":
                 transport.pause_reading()  # type: ignore[attr-defined]  # until the handshake
-        else:
-            self._tls_active = True  # the handshake completed; app data follows at once
+        else:  # the handshake completed; app data follows at once, so record it now
+            self._tls_active = True
+            self._record_handshake(transport)
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -386,6 +387,8 @@ class FaultySMTP(SMTP):
         )
 
     def _record_fault(self, fault: Fault, action: Action, **data: Any) -> None:
+        if isinstance(action, Inject):
+            data["lines"] = list(action.lines)
         self._host.recorder.record(
             self.attempt, "fault", fault.describe(),
             phase=fault.at, fault=fault.kind, action=type(action).__name__.lower(), **data,
@@ -412,6 +415,11 @@ class FaultySMTP(SMTP):
 
     async def _take_over(self, action: Action, phase: Phase) -> None:
         if phase == "tls":  # no handshake will follow: read on, to see the client leave
+            self._host.recorder.record(
+                self.attempt, "tls", "handshake failed: a fault broke it",
+                event="handshake", ok=False, outcome="server-fault", alert=None,
+                error=f"{type(action).__name__.lower()} instead of a handshake",
+            )
             self._in_limbo = True
             raw = self._original_transport or self.transport
             if raw is not None and not raw.is_closing():
@@ -604,12 +612,15 @@ class FaultySMTP(SMTP):
             if self._closed is not None and not self._closed.done():
                 self.connection_lost(error)  # the TLS layer never told us: it never opened
             return False
-        ssl_object = self._tls_protocol._extra.get("ssl_object")
+        return True
+
+    def _record_handshake(self, transport: asyncio.BaseTransport) -> None:
+        ssl_object = transport.get_extra_info("ssl_object")
         version = ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
         cipher_info = ssl_object.cipher() if isinstance(ssl_object, ssl.SSLObject) else None
         cipher = cipher_info[0] if cipher_info else None
         self._host.recorder.record(
             self.attempt, "tls", f"handshake completed: {version} {cipher}",
-            event="handshake", ok=True, certificate=name, version=version, cipher=cipher,
+            event="handshake", ok=True, certificate=self._host.tls.certificate_for(self.attempt),
+            version=version, cipher=cipher,
         )
-        return True

@@ -17,6 +17,7 @@ import pytest
 
 from harness import FakeSMTPServer, Timeline, faults
 from harness.tls import Expectation, certificate, names, permissive_client_context
+from harness.verdicts import tls as verdicts
 from tests.e2e import tls_clients
 from tests.e2e.conftest import ServerFactory, settled
 
@@ -195,7 +196,7 @@ def test_injected_reply_lines_are_recorded_and_caught(smtp_server: ServerFactory
     (injected,) = [e for e in attempt.of_kind("tls") if e.data["event"] == "injected"]
     assert injected.data["lines"] == list(faults.InjectAfterStartTLS().lines)
     post_tls = [e.text for e in attempt.of_kind("command") if e.data["tls"]]
-    assert post_tls[:2] == ["EHLO broken.test", "AUTH PLAIN AHVzZXIAc2VjcmV0"]
+    assert post_tls[:2] == ["EHLO broken.test", "AUTH X-INJECTED"]
 
     correct = smtp_server([faults.InjectAfterStartTLS()], tls="starttls")
     assert run_client(correct, tls_clients.send_starttls) is None  # smtplib drops the buffer
@@ -265,3 +266,50 @@ def test_bytes_pipelined_after_starttls_are_counted(smtp_server: ServerFactory) 
     start = next(e for e in settled(server).attempt(1).of_kind("tls")
                  if e.data["event"] == "handshake-start")
     assert start.data["pipelined_bytes"] == len(b"MAIL FROM:<early@harness.test>\r\n")
+
+
+# -- the TLS checks catch each broken client and pass the correct one -----------------
+
+
+def send_without_re_ehlo(host: str, port: int, context: ssl.SSLContext) -> None:
+    """Broken: keeps the pre-TLS capabilities and goes straight to MAIL after STARTTLS."""
+    with smtplib.SMTP(host, port, timeout=5) as client:
+        client.starttls(context=context)
+        client.docmd("MAIL FROM:<sender@harness.test>")
+
+
+def send_not_verifying(host: str, port: int, context: ssl.SSLContext) -> None:
+    tls_clients.send_starttls(host, port, permissive_client_context())
+
+
+def send_trusting(host: str, port: int, context: ssl.SSLContext) -> None:
+    tls_clients.send_trusting_buffered_replies(host, port, context)
+
+
+CHECKS = [
+    # check, server set-up, broken client, correct client
+    (verdicts.refuses_bad_certificate, {"certificate": "expired"}, (),
+     send_not_verifying, tls_clients.send_starttls),
+    (verdicts.no_plaintext_fallback, {"auth_require_tls": False}, (faults.BreakHandshake(),),
+     tls_clients.send_opportunistic, tls_clients.send_starttls),
+    (verdicts.no_plaintext_auth, {"auth_require_tls": False},
+     (faults.Capabilities(add=["AUTH PLAIN LOGIN"], when="before-tls"),),
+     tls_clients.send_auth_before_tls, tls_clients.send_starttls),
+    (verdicts.discards_injected_responses, {}, (faults.InjectAfterStartTLS(),),
+     send_trusting, tls_clients.send_starttls),
+    (verdicts.re_ehlo_after_starttls, {}, (), send_without_re_ehlo, tls_clients.send_starttls),
+]
+
+
+@pytest.mark.parametrize(("check", "setup", "plan", "broken", "correct"), CHECKS,
+                         ids=[c[0].__name__ for c in CHECKS])
+@pytest.mark.parametrize("client", ["broken", "correct"])
+def test_tls_check_catches_the_broken_client_and_passes_the_correct_one(
+    smtp_server: ServerFactory, check: Callable[[Timeline], verdicts.Result],
+    setup: dict[str, object], plan: tuple[faults.Fault, ...], broken: Client, correct: Client,
+    client: str,
+) -> None:
+    server = smtp_server(list(plan), tls="starttls", **setup)
+    run_client(server, broken if client == "broken" else correct)
+    result = check(settled(server, attempts=len(server.timeline.attempts) or 1))
+    assert result.status == ("failed" if client == "broken" else "passed"), result.detail

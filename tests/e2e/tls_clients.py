@@ -88,8 +88,9 @@ def send_trusting_buffered_replies(host: str, port: int, context: ssl.SSLContext
         tls = context.wrap_socket(raw, server_hostname=host)
         tls.sendall(b"EHLO broken.test\r\n")
         capabilities = read_reply(buffered)  # the bug: the stale cleartext buffer
-        if any("AUTH" in line for line in capabilities):
-            tls.sendall(b"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n")
+        auth = next((line for line in capabilities if line[4:].startswith("AUTH")), None)
+        if auth is not None:  # it picks the last mechanism offered
+            tls.sendall(f"AUTH {auth.split()[-1]}\r\n".encode())
         tls.sendall(b"QUIT\r\n")
         tls.close()
         return capabilities
