@@ -256,11 +256,11 @@ def _say(error: ErrorDetails, step: _Step) -> _Said:
             path, f"expected {describe(tp)}, got nothing (the key is required)", missing=True
         )
     if kind == "literal_error":
-        choices = [c for c in get_args(tp)] if get_origin(tp) is Literal else []
+        choices: list[object] = list(get_args(tp)) if get_origin(tp) is Literal else []
+        choices = choices or re.findall(r"'([^']*)'", str(ctx.get("expected")))
         expected = one_of(choices) if choices else str(ctx.get("expected"))
-        return _Said(
-            path, f"expected {expected}, got {got}" + did_you_mean(given, [str(c) for c in choices])
-        )
+        hint = did_you_mean(given, [str(c) for c in choices])
+        return _Said(path, f"expected {expected}, got {got}{hint}")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _tag_problem(path, tp, given)
     if kind == "fault_kind":
@@ -357,12 +357,24 @@ def explain(
             said.extend(_say(d, s) for errors in fitting for d, s in errors)
             continue
         wanted: list[str] = []
+        choices: list[str] = []
         for errors in members.values():
             for d, _ in errors:
-                word = _TYPE_WORDS.get(d["type"]) or str((d.get("ctx") or {}).get("expected"))
+                word = _TYPE_WORDS.get(d["type"])
+                if word is None:  # a literal: its values, for the did-you-mean too
+                    values = re.findall(r"'([^']*)'", str((d.get("ctx") or {}).get("expected")))
+                    choices += values
+                    word = one_of(values)
                 if word not in wanted:
                     wanted.append(word)
-        said.append(_Said(at, f"expected {' or '.join(wanted)}, got {shown(value(at))}"))
+        given = value(at)
+        said.append(
+            _Said(
+                at,
+                f"expected {' or '.join(wanted)}, got {shown(given)}"
+                + did_you_mean(given, choices),
+            )
+        )
     # A misspelt required key is one problem, not "unknown key" plus "missing key".
     misspelt = {(*s.path[:-1], s.suggests) for s in said if s.suggests}
     return [(s.path, s.message) for s in said if not (s.missing and s.path in misspelt)]

@@ -11,22 +11,21 @@ import shlex
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.faults import Fault, FaultPlan
-from harness.scenario._base import PositiveCount, Seconds, Strict
+from harness.scenario._base import AttemptSelector, PositiveCount, Seconds, Strict
 from harness.scenario.expect import Expect
 from harness.scenario.fault_items import FaultSpec
 from harness.scenario.network import Down, NetworkItem, Toxic
 from harness.verdicts.spec import Expectations
 
-TLSMode = Literal["none", "starttls", "starttls-required", "implicit"]
-"""``none``: plain SMTP, no STARTTLS offered. ``starttls``: STARTTLS offered, optional.
-``starttls-required``: offered, and MAIL or AUTH before it get ``530 5.7.0``.
-``implicit``: TLS from the first byte (RFC 8314 §3)."""
+TLSMode = Literal["none", "starttls", "implicit"]
+"""``none``: plain SMTP, no STARTTLS offered. ``starttls``: STARTTLS offered (as on port
+587). ``implicit``: TLS from the first byte (as on port 465, RFC 8314 §3)."""
 
 Certificate = Literal[
     "valid",
@@ -83,18 +82,46 @@ class Auth(Strict):
 class Server(Strict):
     """How the fake server presents itself."""
 
-    tls: TLSMode = Field(
-        default="none", description="none | starttls | starttls-required | implicit."
+    tls: TLSMode = Field(default="none", description="none | starttls | implicit.")
+    starttls_required: StrictBool = Field(
+        default=False, description="With tls: starttls, MAIL before STARTTLS gets 530 5.7.0."
     )
-    certificate: Certificate = Field(
-        default="valid", description="The certificate presented with TLS, from the catalogue."
+    certificate: Certificate | dict[AttemptSelector, Certificate] = Field(
+        default="valid",
+        description="The certificate presented with TLS, from the catalogue; or one per"
+        " attempt: {1: expired, '2+': valid} (attempts not listed get 'valid').",
     )
     extensions: Extensions = Extensions()
     auth: Auth | None = Field(default=None, description="Offer AUTH; left out, no AUTH is offered.")
 
-    @property
-    def starttls_offered(self) -> bool:
-        return self.tls in ("starttls", "starttls-required")
+    @model_validator(mode="after")
+    def _required_needs_starttls(self) -> Server:
+        if self.starttls_required and self.tls != "starttls":
+            raise PydanticCustomError(
+                "scenario",
+                "expected starttls_required only with tls: starttls, got tls: {tls}",
+                {"field": "starttls_required", "tls": self.tls},
+            )
+        return self
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~harness.smtp.server.FakeSMTPServer`.
+
+        ``extensions`` other than ``size``, ``auth.mechanisms`` and ``auth.required`` are
+        not among them yet: the server does not take them.
+        """
+        certificate = self.certificate
+        options: dict[str, Any] = {
+            "tls": self.tls,
+            "certificate": certificate if isinstance(certificate, str) else dict(certificate),
+            "starttls_required": self.starttls_required,
+        }
+        if self.extensions.size is not None:
+            options["data_size_limit"] = self.extensions.size
+        if self.auth is not None:
+            options["auth_credentials"] = dict(self.auth.credentials)
+            options["auth_require_tls"] = not self.auth.allow_plaintext
+        return options
 
 
 class Client(Strict):
@@ -208,15 +235,19 @@ class Scenario(Strict):
     def _unique_toxic_names(cls, network: tuple[Toxic | Down, ...]) -> tuple[Toxic | Down, ...]:
         seen: dict[str, int] = {}
         for index, item in enumerate(network):
-            if not isinstance(item, Toxic):
-                continue
-            name = item.toxic_name
+            name = item.toxic_name if isinstance(item, Toxic) else "down"
             if name in seen:
+                what = "a name no other toxic has" if isinstance(item, Toxic) else "one 'down'"
                 raise PydanticCustomError(
                     "scenario",
-                    "expected a name no other toxic has, got {got} (also network[{first}]);"
-                    " give one of them a name",
-                    {"got": repr(name), "first": seen[name], "at": ["network", index, "name"]},
+                    "expected {what}, got {got} (also network[{first}]){advice}",
+                    {
+                        "what": what,
+                        "got": repr(name) if isinstance(item, Toxic) else "another",
+                        "first": seen[name],
+                        "advice": "; give one of them a name" if isinstance(item, Toxic) else "",
+                        "at": ["network", index, "name" if isinstance(item, Toxic) else "toxic"],
+                    },
                 )
             seen[name] = index
         return network
@@ -264,6 +295,14 @@ class Scenario(Strict):
         ``seed`` overrides the scenario's own; with neither, the plan draws one.
         """
         return FaultPlan(self.build_faults(), seed=self.seed if seed is None else seed)
+
+    def toxics(self) -> tuple[Toxic, ...]:
+        """The toxics of ``network:``, without ``down``."""
+        return tuple(item for item in self.network if isinstance(item, Toxic))
+
+    def down(self) -> Down | None:
+        """The ``down`` item of ``network:``, if any: when the proxy refuses connections."""
+        return next((item for item in self.network if isinstance(item, Down)), None)
 
     def expectations(self) -> Expectations:
         """The ``expect:`` section as the verdicts read it."""

@@ -16,7 +16,7 @@ plain data; the run hands them to the chaos proxy.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -57,6 +57,21 @@ class Toxic(Strict):
     def toxic_name(self) -> str:
         """The name Toxiproxy would give it: ``name``, or ``<toxic>_<stream>``."""
         return self.name or f"{self.toxic}_{self.stream}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Toxiproxy's toxic object, plus ``attempts`` when not every attempt: what the
+        chaos proxy's HTTP API and ``harness.chaos.Toxic.from_json`` take."""
+        body: dict[str, Any] = {
+            "name": self.toxic_name,
+            "type": self.toxic,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes(),
+        }
+        if self.attempts != "all":
+            attempts = self.attempts
+            body["attempts"] = list(attempts) if isinstance(attempts, tuple) else attempts
+        return body
 
     def attributes(self) -> dict[str, int]:
         """The toxic's own attributes, as Toxiproxy's ``attributes`` object."""

@@ -10,6 +10,7 @@ import pytest
 from harness import faults
 from harness.replies import Reply as SMTPReply
 from harness.scenario import Scenario, ScenarioError
+from harness.scenario._base import selector
 from harness.scenario.network import Down, Latency, Slicer
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations
 
@@ -97,7 +98,7 @@ def test_network_keeps_toxiproxy_names_and_units() -> None:
     network = load("network").network
     assert [item.toxic for item in network] == [
         "latency", "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer",
-        "limit_data", "down", "down",
+        "limit_data", "down",
     ]
     first, second = network[0], network[1]
     assert isinstance(first, Latency) and isinstance(second, Latency)
@@ -112,13 +113,35 @@ def test_network_keeps_toxiproxy_names_and_units() -> None:
     assert network[4].attempts == (2,)
     assert network[5].attributes() == {"timeout": 0}
     assert network[8] == Down(toxic="down", attempts=(1,))
-    assert network[9] == Down(toxic="down", for_s=2.5)
+    down = Scenario.from_str("name: x\nnetwork: [{toxic: down, for_s: 2.5}]").down()
+    assert down == Down(toxic="down", for_s=2.5)
+
+
+def test_toxics_hand_over_to_the_chaos_layer() -> None:
+    from harness.chaos import Toxic as ChaosToxic
+
+    scenario = load("network")
+    toxics = scenario.toxics()
+    assert len(toxics) == 8
+    for toxic in toxics:
+        chaos = ChaosToxic.from_json(toxic.to_json())
+        assert (chaos.type, chaos.name, chaos.stream) == (
+            toxic.toxic, toxic.toxic_name, toxic.stream
+        )
+        assert dict(chaos.attributes) == toxic.attributes()
+        assert str(chaos.selector) == str(selector(toxic.attempts))
+    assert toxics[4].to_json() == {
+        "name": "timeout_downstream", "type": "timeout", "stream": "downstream",
+        "toxicity": 1.0, "attributes": {"timeout": 0}, "attempts": [2],
+    }
+    assert scenario.down() == Down(toxic="down", attempts=(1,))
+    assert load("minimal").down() is None
 
 
 def test_server_section() -> None:
     server = load("server").server
-    assert server.tls == "starttls-required" and server.starttls_offered
-    assert server.certificate == "expired"
+    assert server.tls == "starttls" and server.starttls_required
+    assert server.certificate == {1: "expired", "2+": "valid"}
     extensions = server.extensions
     assert (extensions.size, extensions.eight_bit_mime, extensions.smtputf8) == (
         1048576, False, True
@@ -128,6 +151,23 @@ def test_server_section() -> None:
     assert server.auth.mechanisms == ("PLAIN",)
     assert server.auth.credentials == {"alice": "s3cret"}
     assert server.auth.required and not server.auth.allow_plaintext
+    assert server.options() == {
+        "tls": "starttls",
+        "certificate": {1: "expired", "2+": "valid"},
+        "starttls_required": True,
+        "data_size_limit": 1048576,
+        "auth_credentials": {"alice": "s3cret"},
+        "auth_require_tls": True,
+    }
+
+
+def test_server_options_are_what_the_fake_server_takes() -> None:
+    from harness.smtp.server import FakeSMTPServer
+
+    for name in ("minimal", "server"):
+        server = FakeSMTPServer(load(name).fault_plan(seed=1), **load(name).server.options())
+        assert server.tls.certificate_for(1) == ("expired" if name == "server" else "valid")
+        assert server.tls.certificate_for(2) == "valid"
 
 
 def test_client_command_string_is_split_then_filled() -> None:
