@@ -84,7 +84,7 @@ class Server(Strict):
 
     tls: TLSMode = Field(default="none", description="none | starttls | implicit.")
     starttls_required: StrictBool = Field(
-        default=False, description="With tls: starttls, MAIL before STARTTLS gets 530 5.7.0."
+        default=False, description="With tls: starttls, commands before STARTTLS get 530."
     )
     certificate: Certificate | dict[AttemptSelector, Certificate] = Field(
         default="valid",

@@ -20,13 +20,27 @@ def json_schema() -> dict[str, Any]:
     It accepts what the loader accepts, except what only building the faults can tell
     (a phase a fault kind cannot fire at, a malformed reply) and ``extends`` resolution.
     """
-    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema = _plain_descriptions(Scenario.model_json_schema(by_alias=True, mode="validation"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
         "title": "smtp-fault-harness scenario",
     }
+
+
+def _plain_descriptions(node: Any) -> Any:
+    """Docstrings mark code as ``x``; editors show Markdown, where that is `x`."""
+    if isinstance(node, dict):
+        return {
+            k: v.replace("``", "`")
+            if k == "description" and isinstance(v, str)
+            else _plain_descriptions(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_plain_descriptions(v) for v in node]
+    return node
 
 
 def scenario_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -23,7 +23,7 @@ from harness.scenario import (
 from harness.scenario.expect import Expect, Name
 from harness.scenario.fault_items import ITEMS
 from harness.scenario.model import Certificate
-from harness.scenario.network import Down, Toxic
+from harness.scenario.network import TOXICS, Down, Toxic
 from harness.scenarios import builtin_names, builtin_path
 from harness.verdicts.spec import AttemptBounds
 
@@ -253,14 +253,30 @@ def test_down_is_not_a_toxic_with_a_stream() -> None:
 # -- the docs' examples are scenarios that load ---------------------------------------------
 
 
-def _doc_blocks() -> list[str]:
-    if not DOCS.exists():
-        return []
-    return re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+def _doc_blocks(language: str) -> list[str]:
+    text = DOCS.read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-@pytest.mark.parametrize("block", _doc_blocks())
-def test_docs_yaml_blocks(block: str) -> None:
+ERROR_EXAMPLE = HERE / "invalid" / "mailer-throttle.yaml"
+
+
+@pytest.mark.parametrize("block", _doc_blocks("yaml"))
+def test_docs_yaml_blocks_load(block: str) -> None:
     data = yaml.safe_load(block)
+    if block == ERROR_EXAMPLE.read_text(encoding="utf-8"):
+        return  # the error example, checked below
     if isinstance(data, dict) and "name" in data:
         Scenario.from_str(block, source="docs")
+
+
+def test_docs_error_example_is_the_real_output() -> None:
+    assert ERROR_EXAMPLE.read_text(encoding="utf-8") in _doc_blocks("yaml")
+    expected = ERROR_EXAMPLE.with_suffix(".expected.txt").read_text(encoding="utf-8")
+    assert expected in _doc_blocks("text")
+
+
+def test_docs_list_every_fault_kind_toxic_expectation_and_builtin() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    rows = [*ITEMS, *TOXICS, *(n for n in get_args(Name) if "." not in n), *BUILTINS]
+    assert [name for name in rows if f"| `{name}` |" not in text] == []
