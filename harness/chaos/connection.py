@@ -32,15 +32,66 @@ class _Stage:
     task: asyncio.Task[bool]
 
 
+class Side(asyncio.Protocol):
+    """One socket of a proxied connection: what it reads goes to the link it feeds.
+
+    Protocol callbacks rather than streams keep the no-toxic path at one ``write`` per
+    read, with no task switch; reading pauses while the destination or the pipeline's
+    first channel is full (back-pressure, as in Toxiproxy).
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.link: Link | None = None
+        self.lost = False
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self.ended = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.link is not None:
+            self.link.feed(data)
+
+    def eof_received(self) -> bool:
+        self._end()
+        return True  # the connection closes both sockets itself
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.lost = True
+        self._writable.set()
+        self._end()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    async def drain(self) -> None:
+        await self._writable.wait()
+        if self.lost:
+            raise ConnectionResetError("connection lost")
+
+    @property
+    def writable(self) -> bool:
+        return self._writable.is_set()
+
+    def _end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            if self.link is not None:
+                self.link.feed_eof()
+
+
 class Link:
-    """One direction of a connection: ``reader -> noop -> toxics... -> writer``."""
+    """One direction of a connection: ``source -> noop -> toxics... -> destination``."""
 
     def __init__(
-        self,
-        connection: Connection,
-        direction: str,
-        source: asyncio.StreamReader,
-        destination: asyncio.StreamWriter,
+        self, connection: Connection, direction: str, source: Side, destination: Side,
         toxics: Sequence[Toxic],
     ) -> None:
         self.connection = connection
@@ -55,18 +106,72 @@ class Link:
         self.source_ended = False
         self.bytes_read = 0
         self.bytes_written = 0
+        self.piped = False
         self._runs = 0
         self._lock = asyncio.Lock()
+        self._writer: asyncio.Task[None] | None = None
+        self._paused = False
+        self.head.on_space = self._resume
 
-    def start(self) -> list[asyncio.Task[Any]]:
+    def start(self) -> None:
+        """Start reading. With no toxics, each read is written straight to the destination
+        (the fast path); the pipeline is built the first time a toxic is added."""
+        self.source.link = self
+        if self.toxics:
+            self._pipe()
+        if self.source.ended:
+            self.feed_eof()
+        elif self.source.transport is not None and not self.source.lost:
+            self.source.transport.resume_reading()
+
+    def _pipe(self) -> None:
+        self.piped = True
         self._build()
-        return [
-            asyncio.create_task(self._read(), name=f"chaos read {self.direction}"),
-            asyncio.create_task(self._write(), name=f"chaos write {self.direction}"),
-        ]
+        self._writer = asyncio.create_task(self._write(), name=f"chaos write {self.direction}")
 
     def tasks(self) -> list[asyncio.Task[Any]]:
-        return [stage.task for stage in self.stages]
+        return ([self._writer] if self._writer else []) + [stage.task for stage in self.stages]
+
+    def feed(self, data: bytes) -> None:
+        """A read from the source: through the pipeline, or straight on."""
+        self.bytes_read += len(data)
+        if self.piped:
+            self.head.push(Chunk(data, asyncio.get_running_loop().time()))
+            if len(self.head) >= self.head.capacity:
+                self._pause()
+            return
+        destination = self.destination.transport
+        if destination is not None and not self.destination.lost:
+            destination.write(data)
+            self.bytes_written += len(data)
+            if not self.destination.writable:
+                self._pause()
+                asyncio.get_running_loop().create_task(self._resume_when_drained())
+
+    def feed_eof(self) -> None:
+        """The source ended (EOF, reset or error): its end, as in Toxiproxy."""
+        if self.source_ended:
+            return
+        self.source_ended = True
+        if self.piped:
+            self.head.push(None)
+        else:
+            self.connection.close_soon(f"{self.direction} source ended", by_proxy=False)
+
+    def _pause(self) -> None:
+        if not self._paused and self.source.transport is not None and not self.source.lost:
+            self._paused = True
+            self.source.transport.pause_reading()
+
+    def _resume(self) -> None:
+        if self._paused and self.source.transport is not None and not self.source.lost:
+            self._paused = False
+            self.source.transport.resume_reading()
+
+    async def _resume_when_drained(self) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.destination.drain()
+        self._resume()
 
     async def rechain(self, toxics: Sequence[Toxic]) -> None:
         """Put a new list of toxics on the live link.
@@ -78,6 +183,10 @@ class Link:
         """
         async with self._lock:
             if self.connection.closing or list(toxics) == self.toxics:
+                return
+            if not self.piped:
+                self.toxics = list(toxics)
+                self._pipe()
                 return
             for stage in self.stages:
                 stage.stub.interrupt()
@@ -150,27 +259,18 @@ class Link:
 
         return report
 
-    async def _read(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while data := await self.source.read(_READ_SIZE):
-                self.bytes_read += len(data)
-                await self.head.put(Chunk(data, loop.time()))
-        except OSError:
-            pass  # a reset or error from the source is its end, as in Toxiproxy
-        self.source_ended = True
-        self.head.push(None)
-
     async def _write(self) -> None:
         try:
             while (chunk := await self.tail.get()) is not None:
-                self.destination.write(chunk.data)
+                if self.destination.transport is None or self.destination.lost:
+                    break
+                self.destination.transport.write(chunk.data)
                 self.bytes_written += len(chunk.data)
                 await self.destination.drain()
-        except OSError:
+        except ConnectionError:
             pass
         by_toxic = not self.source_ended
-        await self.connection.close(
+        self.connection.close_soon(
             f"{self.direction} {'closed by a toxic' if by_toxic else 'source ended'}",
             by_proxy=by_toxic,
         )
@@ -180,23 +280,19 @@ class Connection:
     """A client connection and its upstream, for one attempt."""
 
     def __init__(
-        self,
-        attempt: int,
-        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        *,
-        recorder: Recorder,
-        seed: int,
+        self, attempt: int, client: Side, *, recorder: Recorder, seed: int,
         on_closed: Callable[[Connection], None],
     ) -> None:
         self.attempt = attempt
         self.client = client
-        self.upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.upstream: Side | None = None
         self.recorder = recorder
         self.seed = seed
         self.links: dict[str, Link] = {}
         self.closing = False
         self.reset = False
-        self._tasks: list[asyncio.Task[Any]] = []
+        self.dial: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
         self._on_closed = on_closed
         self.closed = asyncio.Event()
 
@@ -213,28 +309,33 @@ class Connection:
     def request_reset(self) -> None:
         self.reset = True
 
-    def start(self, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-              toxics: Sequence[Toxic]) -> None:
+    def start(self, upstream: Side, toxics: Sequence[Toxic]) -> None:
         self.upstream = upstream
-        (c_reader, c_writer), (u_reader, u_writer) = self.client, upstream
         for direction, source, destination in (
-            ("upstream", c_reader, u_writer), ("downstream", u_reader, c_writer),
+            ("upstream", self.client, upstream), ("downstream", upstream, self.client),
         ):
             link = Link(self, direction, source, destination,
                         [t for t in toxics if t.direction == direction])
             self.links[direction] = link
-            self._tasks += link.start()
+        for link in self.links.values():
+            link.start()
 
     async def rechain(self, toxics: Sequence[Toxic]) -> None:
-        for direction, link in self.links.items():
+        for direction, link in list(self.links.items()):
             await link.rechain([t for t in toxics if t.direction == direction])
 
-    async def close(self, why: str, *, by_proxy: bool = True) -> None:
+    def close_soon(self, why: str, *, by_proxy: bool) -> None:
+        """``close`` from a protocol callback or a task that must not wait for it."""
+        if not self.closing and self._closer is None:
+            self._closer = asyncio.get_running_loop().create_task(
+                self.close(why, by_proxy=by_proxy), name="chaos close")
+
+    async def close(self, why: str, *, by_proxy: bool = True, now: bool = False) -> None:
         """Close both sockets (RST if a reset was asked for) and stop every task.
 
-        Idempotent; called by a link's writer, by ``disable`` and by ``stop``. With
-        ``by_proxy`` the attempt is marked closed by the proxy; otherwise the fake server
-        records how it ended.
+        Idempotent. A plain close still sends what was written (FIN after it); ``now``
+        drops it (the proxy is stopping). With ``by_proxy`` the attempt is marked closed
+        by the proxy; otherwise the fake server records how it ended.
         """
         if self.closing:
             await self.closed.wait()
@@ -244,28 +345,40 @@ class Connection:
             reason: CloseReason = "proxy-reset" if self.reset else "proxy-close"
             self.recorder.close_attempt(self.attempt, reason)
         self.note(f"closed both sides{' with RST' if self.reset else ''} ({why})")
-        writers = [self.client[1]] + ([self.upstream[1]] if self.upstream else [])
-        for writer in writers:
+        for side in (self.client, self.upstream):
+            transport = side.transport if side is not None else None
+            if transport is None:
+                continue
             if self.reset:
-                sock = writer.get_extra_info("socket")
+                sock = transport.get_extra_info("socket")
                 if sock is not None:
                     with contextlib.suppress(OSError):
                         sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                writer.transport.abort()
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if self.reset or now:
+                transport.abort()
             else:
-                writer.close()
+                transport.close()
         current = asyncio.current_task()
-        tasks = [t for t in self._tasks + self._stage_tasks() if t is not current]
+        tasks = [t for t in self._tasks() if t is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for writer in writers:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await writer.wait_closed()
         self._on_closed(self)
         self.closed.set()
 
-    def _stage_tasks(self) -> list[asyncio.Task[Any]]:
-        return [task for link in self.links.values() for task in link.tasks()]
+    @property
+    def gone(self) -> bool:
+        """Both sockets are closed for good."""
+        return all(side is None or side.transport is None or side.lost
+                   for side in (self.client, self.upstream))
+
+    def abort(self) -> None:
+        """Drop both sockets at once, even mid-flush (the proxy is stopping)."""
+        for side in (self.client, self.upstream):
+            if side is not None and side.transport is not None and not side.lost:
+                side.transport.abort()
+
+    def _tasks(self) -> list[asyncio.Task[Any]]:
+        tasks = [task for link in self.links.values() for task in link.tasks()]
+        return tasks + ([self.dial] if self.dial is not None else [])

@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from harness.chaos.connection import Connection
+from harness.chaos.connection import Connection, Side
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.toxic import Toxic
 from harness.errors import InvalidFaultPlan
@@ -90,6 +90,7 @@ class ChaosProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
         self._count = threading.Condition()
+        self._lingering: set[Connection] = set()
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -298,6 +299,8 @@ class ChaosProxy:
         with self._count:
             self._connections.discard(connection)
             self._count.notify_all()
+        if not connection.gone:  # still flushing its last bytes before the FIN
+            self._lingering.add(connection)
 
     def _for_attempt(self, attempt: int) -> list[Toxic]:
         return [t for t in self.toxics if attempt in t.selector]
@@ -309,8 +312,8 @@ class ChaosProxy:
     async def _listen(self) -> None:
         host, port = split_address(self.listen, what="listen")
         try:
-            self._server = await asyncio.start_server(
-                self._accept, host, port, reuse_address=True, backlog=1024,
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: _ClientSide(self), host, port, reuse_address=True, backlog=1024,
                 family=socket.AF_INET6 if ":" in host else socket.AF_INET,
             )
         except OSError as error:
@@ -324,45 +327,55 @@ class ChaosProxy:
         if server is not None:
             server.close()
         for connection in list(self._connections):
-            await connection.close(why, by_proxy=by_proxy)
+            await connection.close(why, by_proxy=by_proxy, now=True)
+        for connection in self._lingering:
+            connection.abort()
+        self._lingering.clear()
         if server is not None:
             await server.wait_closed()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
+    def _accept(self, client: Side) -> None:
+        """A client connected: open its attempt, then dial upstream before reading."""
+        assert client.transport is not None
+        peer = client.transport.get_extra_info("peername")
         attempt = self.recorder.open_attempt((str(peer[0]), int(peer[1])) if peer else None)
-        connection = Connection(
-            attempt, (reader, writer), recorder=self.recorder, seed=self.seed,
-            on_closed=self._forget,
-        )
+        connection = Connection(attempt, client, recorder=self.recorder, seed=self.seed,
+                                on_closed=self._forget)
         with self._count:
             self._connections.add(connection)
             self._count.notify_all()
-        _nodelay(writer)
         if self.down is not None and attempt in self.down:
             connection.request_reset()
             connection.note("down for this attempt: reset at accept")
-            await connection.close("proxy down for this attempt")
+            connection.close_soon("proxy down for this attempt", by_proxy=True)
             return
+        connection.dial = asyncio.get_running_loop().create_task(
+            self._connect(connection), name=f"chaos dial #{attempt}")
+
+    async def _connect(self, connection: Connection) -> None:
         try:
-            upstream = await self._dial(attempt)
+            upstream = await self._dial(connection.attempt)
         except OSError as error:
             connection.note(f"upstream {self.upstream} unreachable: {error.strerror or error}")
             await connection.close("upstream unreachable")
             return
         if connection.closing:  # disabled or stopped while dialling
-            upstream[1].close()
-            with contextlib.suppress(OSError):
-                await upstream[1].wait_closed()
+            if upstream.transport is not None:
+                upstream.transport.abort()
             return
-        connection.start(upstream, self._for_attempt(attempt))
+        connection.start(upstream, self._for_attempt(connection.attempt))
 
-    async def _dial(self, attempt: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _dial(self, attempt: int) -> Side:
         """Connect upstream from a port bound first, so the server can join the attempt."""
         host, port = split_address(self.upstream, what="upstream")
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, _, _, _, address = infos[0]
+        address: tuple[Any, ...]
+        try:  # an address literal needs no resolver thread
+            family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+            address = (host, port)
+        except ValueError:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            family, _, _, _, address = infos[0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
@@ -372,21 +385,28 @@ class ChaosProxy:
                 sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
             self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
             await loop.sock_connect(sock, address)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return await asyncio.open_connection(sock=sock)
+            _, side = await loop.create_connection(Side, sock=sock)
+            return side
         except BaseException:
             sock.close()
             raise
+
+
+class _ClientSide(Side):
+    """The client's socket: nothing is read from it until the upstream is connected."""
+
+    def __init__(self, proxy: ChaosProxy) -> None:
+        super().__init__()
+        self._proxy = proxy
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self._proxy._accept(self)
 
 
 def _is_loopback(host: str) -> bool:
     with contextlib.suppress(ValueError):
         return ipaddress.ip_address(host).is_loopback
     return False
-
-
-def _nodelay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

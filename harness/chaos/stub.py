@@ -45,6 +45,7 @@ class Channel:
         self.items: deque[Item] = deque()
         self.readable = asyncio.Event()
         self.writable = asyncio.Event()
+        self.on_space: Callable[[], None] | None = None  # the reader may read again
 
     def __len__(self) -> int:
         return len(self.items)
@@ -69,6 +70,8 @@ class Channel:
     def pop(self) -> Item:
         item = self.items.popleft()
         self.writable.set()
+        if self.on_space is not None and len(self.items) < self.capacity:
+            self.on_space()
         return item
 
     def prepend(self, items: Iterable[Item]) -> None:

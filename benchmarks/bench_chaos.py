@@ -1,0 +1,298 @@
+"""Chaos-proxy figures: the embedded proxy beside a direct connection, in one run.
+
+    python -m benchmarks.bench_chaos            # the full run, about a minute
+    python -m benchmarks.bench_chaos --quick    # a smoke run, a few seconds
+
+Every figure is measured through a :class:`ChaosProxy` with no toxics and, as the
+reference, directly against the same upstream, alternating rounds so machine noise hits
+both:
+
+- bytes per second, one connection streaming from a source upstream to the client;
+- added round-trip latency, 1-byte ping-pong against an echo upstream (p50);
+- SMTP transactions per second, smtplib-free: a blocking socket speaking SMTP one command
+  at a time against FakeSMTPServer, one connection per message (target: >= 0.8 of direct);
+- accuracy of a 100 ms ``latency`` toxic: round trip minus 100 ms minus the proxy's own
+  no-toxic round trip, p50 and p99;
+- connections held open at once through the proxy, each checked with a round trip
+  (target: 1,000 without errors).
+
+The upstreams and the proxy run on their own event-loop threads; the clients run in the
+main thread (asyncio for the latency and connection figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import resource
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.chaos import ChaosProxy, Toxic
+from harness.loop import LoopThread
+from harness.smtp.server import FakeSMTPServer
+
+MESSAGE = b"From: bench@example.org\r\nTo: sink@example.org\r\nSubject: bench\r\n\r\n" + (
+    b"x" * 78 + b"\r\n") * 10
+Address = tuple[str, int]
+
+
+class Upstream:
+    """An echo server, and a source that sends ``size`` bytes to each client then closes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.thread = LoopThread("bench-upstream")
+        self.echo, self.source = self.thread.call(self._open())
+
+    async def _open(self) -> tuple[Address, Address]:
+        self._echo = await asyncio.start_server(self._serve_echo, "127.0.0.1", 0)
+        self._source = await asyncio.start_server(self._serve_source, "127.0.0.1", 0)
+        return _address(self._echo), _address(self._source)
+
+    async def _serve_echo(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _nodelay(writer.get_extra_info("socket"))
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        writer.close()
+
+    async def _serve_source(self, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> None:
+        block = b"s" * 65536
+        try:
+            for _ in range(self.size // len(block)):
+                writer.write(block)
+                await writer.drain()
+        except OSError:
+            pass
+        writer.close()
+
+    async def _close(self) -> None:
+        for server in (self._echo, self._source):
+            server.close()
+            await server.wait_closed()
+
+    def stop(self) -> None:
+        self.thread.call(self._close())
+        self.thread.stop()
+
+
+def _address(server: asyncio.Server) -> Address:
+    name = server.sockets[0].getsockname()
+    return str(name[0]), int(name[1])
+
+
+def _nodelay(sock: socket.socket | None) -> None:
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+# -- the measurements --------------------------------------------------------------------
+
+
+def bytes_per_second(address: Address) -> float:
+    start = time.perf_counter()
+    total = 0
+    with socket.create_connection(address, timeout=30) as sock:
+        while data := sock.recv(262144):
+            total += len(data)
+    return total / (time.perf_counter() - start)
+
+
+def round_trips(address: Address, count: int) -> list[float]:
+    samples = []
+    with socket.create_connection(address, timeout=30) as sock:
+        _nodelay(sock)
+        for _ in range(count):
+            start = time.perf_counter()
+            sock.sendall(b"p")
+            if sock.recv(1) != b"p":
+                raise RuntimeError("echo lost a byte")
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
+def smtp_transactions(address: Address, seconds: float) -> float:
+    """Messages per second, one connection per message, one command at a time."""
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        with socket.create_connection(address, timeout=30) as sock:
+            _nodelay(sock)
+            stream = sock.makefile("rb")
+            _reply(stream)
+            for line in (b"EHLO bench\r\n", b"MAIL FROM:<a@example.org>\r\n",
+                         b"RCPT TO:<b@example.org>\r\n", b"DATA\r\n"):
+                sock.sendall(line)
+                _reply(stream)
+            sock.sendall(MESSAGE + b".\r\n")
+            if not _reply(stream).startswith(b"250"):
+                raise RuntimeError("message refused")
+            sock.sendall(b"QUIT\r\n")
+            _reply(stream)
+            stream.close()
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def _reply(stream: object) -> bytes:
+    readline: Callable[[], bytes] = stream.readline  # type: ignore[attr-defined]
+    while (line := readline())[3:4] == b"-":
+        pass
+    if not line:
+        raise RuntimeError("connection closed")
+    return line
+
+
+async def _ping(address: Address, count: int) -> list[float]:
+    reader, writer = await asyncio.open_connection(*address)
+    _nodelay(writer.get_extra_info("socket"))
+    samples = []
+    try:
+        for _ in range(count):
+            start = time.perf_counter()
+            writer.write(b"p")
+            await reader.readexactly(1)
+            samples.append(time.perf_counter() - start)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return samples
+
+
+async def parallel_pings(address: Address, connections: int, count: int) -> list[float]:
+    results = await asyncio.gather(*(_ping(address, count) for _ in range(connections)))
+    return [s for r in results for s in r]
+
+
+async def hold_open(address: Address, count: int) -> tuple[int, int]:
+    """Open ``count`` connections, keep them all open, round-trip on each; (ok, errors)."""
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    errors = 0
+    for _ in range(count):
+        try:
+            opened.append(await asyncio.open_connection(*address))
+        except OSError:
+            errors += 1
+
+    async def check(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        try:
+            writer.write(b"held")
+            return await asyncio.wait_for(reader.readexactly(4), 30) == b"held"
+        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            return False
+
+    results = await asyncio.gather(*(check(r, w) for r, w in opened))
+    for _, writer in opened:
+        writer.close()
+    await asyncio.gather(*(w.wait_closed() for _, w in opened), return_exceptions=True)
+    ok = sum(results)
+    return ok, errors + len(results) - ok
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    figure: str
+    direct: str
+    proxy: str
+    ratio: str
+    target: str = ""
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def run(quick: bool) -> list[Row]:
+    rounds = 2 if quick else 5
+    size = (16 if quick else 128) * 1024 * 1024 // rounds
+    upstream = Upstream(size)
+    server = FakeSMTPServer().start()
+    echo_proxy = ChaosProxy(upstream.echo, seed=1).start()
+    source_proxy = ChaosProxy(upstream.source, seed=1).start()
+    smtp_proxy = ChaosProxy((server.host, server.port), recorder=server.recorder, seed=1).start()
+    slow_proxy = ChaosProxy(upstream.echo, [Toxic(type="latency", attributes={"latency": 100})],
+                            seed=1).start()
+    rows: list[Row] = []
+    try:
+        direct_bps, proxy_bps = [], []
+        direct_rtt, proxy_rtt = [], []
+        direct_tps, proxy_tps = [], []
+        for _ in range(rounds):
+            direct_bps.append(bytes_per_second(upstream.source))
+            proxy_bps.append(bytes_per_second((source_proxy.host, source_proxy.port)))
+            direct_rtt += round_trips(upstream.echo, 200 if quick else 1000)
+            proxy_rtt += round_trips((echo_proxy.host, echo_proxy.port), 200 if quick else 1000)
+            direct_tps.append(smtp_transactions((server.host, server.port), 0.5 if quick else 2))
+            proxy_tps.append(smtp_transactions((smtp_proxy.host, smtp_proxy.port),
+                                               0.5 if quick else 2))
+        d_bps, p_bps = statistics.median(direct_bps), statistics.median(proxy_bps)
+        rows.append(Row("stream throughput (MB/s)", f"{d_bps / 1e6:.0f}", f"{p_bps / 1e6:.0f}",
+                        f"{p_bps / d_bps:.2f}"))
+        d_rtt, p_rtt = percentile(direct_rtt, 50), percentile(proxy_rtt, 50)
+        rows.append(Row("round trip p50 (µs)", f"{d_rtt * 1e6:.0f}", f"{p_rtt * 1e6:.0f}",
+                        f"+{(p_rtt - d_rtt) * 1e6:.0f} µs added"))
+        rows.append(Row("round trip p99 (µs)", f"{percentile(direct_rtt, 99) * 1e6:.0f}",
+                        f"{percentile(proxy_rtt, 99) * 1e6:.0f}", ""))
+        d_tps, p_tps = statistics.median(direct_tps), statistics.median(proxy_tps)
+        rows.append(Row("SMTP transactions/s", f"{d_tps:.0f}", f"{p_tps:.0f}",
+                        f"{p_tps / d_tps:.2f}", ">= 0.80"))
+
+        base = statistics.median(proxy_rtt)
+        slow = asyncio.run(parallel_pings((slow_proxy.host, slow_proxy.port),
+                                          5 if quick else 10, 10 if quick else 20))
+        errors = [(s - 0.1 - base) * 1000 for s in slow]
+        rows.append(Row("latency 100 ms: error p50 / p99 (ms)", "",
+                        f"{percentile(errors, 50):+.2f} / {percentile(errors, 99):+.2f}",
+                        f"n={len(errors)}", "lower bound never below 100 ms"))
+        rows.append(Row("latency 100 ms: min round trip (ms)", "",
+                        f"{min(slow) * 1000:.2f}", ""))
+
+        held = 200 if quick else 1000
+        d_ok, d_err = asyncio.run(hold_open(upstream.echo, held))
+        p_ok, p_err = asyncio.run(hold_open((echo_proxy.host, echo_proxy.port), held))
+        rows.append(Row(f"connections held at once (of {held})", f"{d_ok} ok, {d_err} errors",
+                        f"{p_ok} ok, {p_err} errors", f"{p_ok / max(d_ok, 1):.2f}",
+                        "1,000 without errors"))
+    finally:
+        for proxy in (echo_proxy, source_proxy, smtp_proxy, slow_proxy):
+            proxy.stop()
+        server.stop()
+        upstream.stop()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_chaos")
+    parser.add_argument("--quick", action="store_true", help="a smoke run, a few seconds")
+    args = parser.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 8192 <= hard or (soft < 8192 and hard == resource.RLIM_INFINITY):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (8192, hard))
+    print(f"chaos proxy benchmark: Python {platform.python_version()}, {platform.system()}, "
+          f"{os.cpu_count()} CPUs{' (quick)' if args.quick else ''}")
+    rows = run(args.quick)
+    header = Row("figure", "direct", "through proxy", "ratio", "target")
+    widths = [max(len(getattr(r, f)) for r in [header, *rows])
+              for f in ("figure", "direct", "proxy", "ratio", "target")]
+    for row in [header, *rows]:
+        cells = (row.figure, row.direct, row.proxy, row.ratio, row.target)
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
