@@ -131,7 +131,8 @@ def _goes_by(member: Any, tag: str) -> bool:
 
 
 def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
+    # get_origin first: on Python 3.10, isinstance(tuple[int], type) is True.
+    return get_origin(tp) is None and isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
 def _field_type(model: type[BaseModel], key: Key) -> Any:
