@@ -120,9 +120,10 @@ def judge_backoff(
     declared = policy if isinstance(policy, BackoffPolicy) else None
     results = [floor(found, declared), growth(found, declared, calibration)]
     if declared is not None:
-        results.append(envelope(found, declared, calibration))
+        reaction = reaction_s(found, declared)
+        results.append(envelope(found, declared, calibration, reaction))
         if declared.cap_s is not None:
-            results.append(cap(found, declared.cap_s, calibration))
+            results.append(cap(found, declared.cap_s, calibration, reaction))
     return results, fitted
 
 
@@ -200,26 +201,40 @@ def _early(bound: float) -> float:
 # -- upper bounds: C5 envelope and C4 cap --------------------------------------------------
 
 
-def envelope(found: Sequence[Retry], policy: BackoffPolicy, calibration: Calibration) -> Result:
+def reaction_s(found: Sequence[Retry], policy: BackoffPolicy) -> float:
+    """The client's own per-attempt overhead, as far as the policy cannot explain it:
+    the smallest excess of a delay over the policy's lower bound. Building a TLS context
+    or a new client object before each connection takes tens of milliseconds, more under
+    load; a constant offset like that is no deviation from the policy, so upper bounds
+    allow it (a client that waits a constant amount too long is not caught: the black
+    box cannot tell the two apart)."""
+    return max(0.0, min((r.failure_to_start_s - low for r, (low, _) in _supports(found, policy)),
+                        default=0.0))
+
+
+def envelope(
+    found: Sequence[Retry], policy: BackoffPolicy, calibration: Calibration, reaction: float
+) -> Result:
     name = "backoff.envelope"
     level: Level = "deviation"
     if not found:
         return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
     rows: list[dict[str, Any]] = []
     for r, (_, high) in _supports(found, policy):
-        status = calibration.upper_status(r.failure_to_start_s, high)
+        status = calibration.upper_status(r.failure_to_start_s, high, reaction)
         rows.append({"attempt": r.attempt, "n": r.n, "waited_s": round(r.failure_to_start_s, 6),
                      "max_s": round(high, 6), "slack_s": round(calibration.slack_s(high), 6),
                      "status": status})
-    evidence = {"retries": rows, "policy": _policy_dict(policy)}
+    evidence = {"retries": rows, "policy": _policy_dict(policy), "reaction_s": round(reaction, 6)}
     late = [row for row in rows if row["status"] == "failed"]
     if late:
         row = late[0]
         return Result(name, level, "failed", (
             f"Attempt {row['attempt']} came {ms(row['waited_s'])} after the failure, beyond"
             f" the declared envelope of {ms(row['max_s'])} plus {ms(row['slack_s'])} of"
-            f" measured timer slack; the client waits longer than its own policy says"
-            f" ({RFC_RETRY} makes the policy configurable: fix the policy or its declaration)."
+            f" measured timer slack and {ms(reaction)} of its own reaction time; the client"
+            f" waits longer than its own policy says ({RFC_RETRY} makes the policy"
+            " configurable: fix the policy or its declaration)."
         ), evidence)
     if any(row["status"] == "inconclusive" for row in rows):
         return Result(name, level, "inconclusive", (
@@ -231,15 +246,18 @@ def envelope(found: Sequence[Retry], policy: BackoffPolicy, calibration: Calibra
                   evidence)
 
 
-def cap(found: Sequence[Retry], cap_s: float, calibration: Calibration) -> Result:
+def cap(
+    found: Sequence[Retry], cap_s: float, calibration: Calibration, reaction: float
+) -> Result:
     name = "backoff.cap"
     level: Level = "deviation"
     if not found:
         return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
     longest = max(found, key=lambda r: r.failure_to_start_s)
-    status = calibration.upper_status(longest.failure_to_start_s, cap_s)
+    status = calibration.upper_status(longest.failure_to_start_s, cap_s, reaction)
     evidence = {"attempt": longest.attempt, "longest_s": round(longest.failure_to_start_s, 6),
-                "cap_s": cap_s, "slack_s": round(calibration.slack_s(cap_s), 6)}
+                "cap_s": cap_s, "slack_s": round(calibration.slack_s(cap_s), 6),
+                "reaction_s": round(reaction, 6)}
     detail = {
         "passed": f"The longest delay, {ms(longest.failure_to_start_s)}, respects the cap.",
         "inconclusive": (

@@ -1,0 +1,136 @@
+"""Backoff verdicts under load: how often a correct jittered client is failed.
+
+    python -m benchmarks.bench_verdicts              # 100 runs, about 2 minutes
+    python -m benchmarks.bench_verdicts --runs 10    # a smoke run
+
+Each run calibrates the timer noise (C0), starts a fake server that answers the first
+N connections with ``421 4.7.0 Try again later`` at the banner, runs the bundled example
+client (exponential backoff with full jitter, seeded per run) in this process, and judges
+the timeline against the client's declared policy. Meanwhile CPU burner processes (one
+per core unless told otherwise) spin, so the server's loop thread, the client and the
+calibration compete with them for the CPU.
+
+A *false fail* is a failed backoff result (floor, growth, cap or envelope) for this
+correct client; *inconclusive* counts runs where some backoff result was undecidable.
+The target is zero false fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
+
+from harness import faults
+from harness.examples.client import Policy, build_message, send_with_retries
+from harness.smtp.server import FakeSMTPServer
+from harness.verdicts import BackoffPolicy, Expectations, Verdict, calibrate, judge
+
+POLICY = Policy(initial_s=0.1, factor=2.0, cap_s=1.0, max_attempts=8, timeout_s=10.0)
+DECLARED = BackoffPolicy(initial_s=POLICY.initial_s, factor=POLICY.factor, cap_s=POLICY.cap_s,
+                         jitter="full")
+
+
+def _burn(stop: Event) -> None:
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x = (x * 31 + 7) % 1_000_003
+
+
+@contextmanager
+def burners(count: int) -> Iterator[None]:
+    """``count`` processes spinning on the CPU until the block ends."""
+    stop = multiprocessing.Event()
+    procs = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True)
+             for _ in range(count)]
+    for proc in procs:
+        proc.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.join(timeout=5)
+
+
+@dataclass
+class Run:
+    verdict: Verdict
+    seconds: float
+
+    @property
+    def backoff(self) -> list[str]:
+        return [r.status for r in self.verdict.results if r.name.startswith("backoff.")]
+
+
+def one_run(seed: int, faults_n: int, samples: int) -> Run:
+    calibration = calibrate(samples=samples)
+    plan = [faults.Reply(at="banner", reply="421 4.7.0 Try again later",
+                         attempts=f"1-{faults_n}")]
+    started = time.monotonic()
+    with FakeSMTPServer(plan, seed=seed) as server:
+        message = build_message("bench@example.org", ["sink@example.org"])
+        send_with_retries(server.host, server.port, message, POLICY, rng=random.Random(seed))
+        timeline = server.recorder.wait_for(
+            lambda t: bool(t.attempts) and all(a.end_ns for a in t.attempts), 10.0)
+    expectations = Expectations(delivered="once", backoff=DECLARED)
+    verdict = judge(timeline, expectations, calibration=calibration, seed=seed)
+    return Run(verdict, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_verdicts",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--faults", type=int, default=4, help="421s before the delivery")
+    parser.add_argument("--burners", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--samples", type=int, default=100, help="calibration sleeps per kind")
+    parser.add_argument("--seed", type=int, default=20261128)
+    args = parser.parse_args(argv)
+
+    print(f"python {platform.python_version()} on {platform.system()} {platform.machine()},"
+          f" {os.cpu_count()} cores, {args.burners} CPU burner process(es)")
+    print(f"client: full jitter, initial {POLICY.initial_s} s, factor {POLICY.factor},"
+          f" cap {POLICY.cap_s} s; {args.faults} x 421 at the banner, then delivery")
+    runs: list[Run] = []
+    with burners(args.burners):
+        for i in range(args.runs):
+            runs.append(one_run(args.seed + i, args.faults, args.samples))
+            if (i + 1) % 10 == 0:
+                print(f"  {i + 1} runs", file=sys.stderr)
+
+    false_fails = [r for r in runs if "failed" in r.backoff]
+    inconclusive = [r for r in runs if "inconclusive" in r.backoff]
+    undelivered = [r for r in runs if r.verdict.result("delivered").status != "passed"]
+    slack = [r.verdict.calibration.noise_s() for r in runs]
+    q = [r.verdict.calibration.q_s for r in runs]
+    growth = [r.verdict.result("backoff.growth").status for r in runs]
+    print()
+    print("| runs | backoff false fails | runs with an inconclusive backoff result"
+          " | delivered-once failures | calibration q (p99.9 overshoot) median / max"
+          " | absolute slack max(3q, 50 ms) median / max |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {len(runs)} | {len(false_fails)} | {len(inconclusive)} | {len(undelivered)}"
+          f" | {statistics.median(q) * 1e3:.2f} / {max(q) * 1e3:.2f} ms"
+          f" | {statistics.median(slack) * 1e3:.1f} / {max(slack) * 1e3:.1f} ms |")
+    print()
+    print("growth on one run of a full-jitter client: "
+          + ", ".join(f"{s} {growth.count(s)}" for s in ("passed", "inconclusive", "failed")))
+    for run in false_fails:
+        print(f"\nFALSE FAIL (seed {run.verdict.seed}):\n{run.verdict}")
+    return 1 if false_fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
