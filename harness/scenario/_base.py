@@ -49,6 +49,11 @@ def shown(value: object) -> str:
     return type(value).__name__
 
 
+def one_of(choices: Sequence[object]) -> str:
+    """``one of 'a', 'b', 'c'``."""
+    return "one of " + ", ".join(shown(choice) for choice in choices)
+
+
 def _attempts(value: Any) -> AttemptValue:
     spec: Any = tuple(value) if isinstance(value, list) else value
     if isinstance(spec, (str, int, tuple)) and not isinstance(spec, bool):

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import difflib
 import re
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Discriminator, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import HarnessError
-from harness.scenario._base import shown
-
-Key = str | int
-DocPath = tuple[Key, ...]
+from harness.scenario._base import one_of, shown
+from harness.scenario._walk import DocPath, Key, Step, describe, is_model, member_tag, members, walk
 
 
 @dataclass(frozen=True)
@@ -71,130 +68,6 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     return f"; did you mean {close!r}?" if close else ""
 
 
-def one_of(choices: Sequence[object]) -> str:
-    return "one of " + ", ".join(shown(choice) for choice in choices)
-
-
-# -- the types along an error's location ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Step:
-    """Where a location leads: the document path, the type there and the union it crossed."""
-
-    path: DocPath
-    tp: Any
-    parent: Any
-    union_at: DocPath | None = None
-    member: str | None = None
-
-
-def _unwrap(tp: Any) -> tuple[Any, bool]:
-    """Strip ``Annotated`` and ``None``; say whether a discriminator tells members apart."""
-    tagged = False
-    while True:
-        if get_origin(tp) is Annotated:
-            tp, *meta = get_args(tp)
-            tagged = tagged or any(isinstance(m, Discriminator) for m in meta)
-            continue
-        if get_origin(tp) in (Union, types.UnionType):
-            members = [m for m in get_args(tp) if m is not type(None)]
-            if len(members) == 1:
-                tp = members[0]
-                continue
-        return tp, tagged
-
-
-def _members(tp: Any) -> list[Any]:
-    return [_unwrap(m)[0] for m in get_args(tp) if m is not type(None)]
-
-
-def member_tag(member: Any) -> str | None:
-    """The tag a model goes by in a discriminated union: its kind or toxic name."""
-    for attribute in ("kind", "tag"):
-        value = getattr(member, attribute, None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _goes_by(member: Any, tag: str) -> bool:
-    """Whether pydantic's location ``tag`` names this union member.
-
-    pydantic tags a model member by its class name, or ``function-after[..., Name]``
-    when the model has an after-validator; a discriminated member by its tag.
-    """
-    name = getattr(member, "__name__", None)
-    return tag == member_tag(member) or (
-        name is not None and (tag == name or tag.endswith(f" {name}]"))
-    )
-
-
-def _is_model(tp: Any) -> bool:
-    # get_origin first: on Python 3.10, isinstance(tuple[int], type) is True.
-    return get_origin(tp) is None and isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _field_type(model: type[BaseModel], key: Key) -> Any:
-    for name, field in model.model_fields.items():
-        if key in (field.alias, name):
-            return field.annotation
-    return None
-
-
-def walk(root: type[BaseModel], loc: Sequence[Key]) -> _Step:
-    """Follow a pydantic location through the models, dropping union tags from the path."""
-    path: list[Key] = []
-    tp: Any = root
-    parent: Any = None
-    union_at: DocPath | None = None
-    member: str | None = None
-    for key in loc:
-        tp, tagged = _unwrap(tp)
-        if get_origin(tp) in (Union, types.UnionType):
-            found = [m for m in _members(tp) if _goes_by(m, str(key))]
-            if not tagged and union_at is None:
-                union_at, member = tuple(path), str(key)
-            tp = found[0] if found else None
-            continue
-        if key == "[key]":
-            tp = None
-            continue
-        parent = tp
-        path.append(key)
-        if _is_model(tp):
-            tp = _field_type(tp, key)
-        elif get_origin(tp) in (tuple, list):
-            tp = get_args(tp)[0]
-        elif get_origin(tp) is dict:
-            tp = get_args(tp)[1]
-        else:
-            tp = None
-    return _Step(tuple(path), _unwrap(tp)[0], parent, union_at, member)
-
-
-def describe(tp: Any) -> str:
-    """What a value of this type looks like, in YAML words."""
-    tp = _unwrap(tp)[0]
-    origin = get_origin(tp)
-    if origin is Literal:
-        return one_of(get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(describe(m) for m in _members(tp))
-    if origin in (tuple, list):
-        return "a list"
-    if origin is dict or _is_model(tp):
-        return "a mapping"
-    return _PLAIN.get(tp, "a value")
-
-
-_PLAIN: dict[Any, str] = {
-    str: "a string",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-}
-
 _TYPE_WORDS = {
     "string_type": "a string",
     "int_type": "a whole number",
@@ -235,7 +108,7 @@ class _Said:
     suggests: str | None = None
 
 
-def _say(error: ErrorDetails, step: _Step) -> _Said:
+def _say(error: ErrorDetails, step: Step) -> _Said:
     kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
     path, tp, got = step.path, step.tp, shown(given)
     if kind == "scenario":
@@ -278,7 +151,7 @@ def _say(error: ErrorDetails, step: _Step) -> _Said:
 
 
 def _keys(model: Any) -> list[str]:
-    if not _is_model(model):
+    if not is_model(model):
         return []
     return [field.alias or name for name, field in model.model_fields.items()]
 
@@ -288,7 +161,7 @@ def _key_list(keys: Sequence[str]) -> str:
 
 
 def _tag_problem(path: DocPath, tp: Any, given: object) -> _Said:
-    tags = [t for t in (member_tag(m) for m in _members(tp)) if t]
+    tags = [t for t in (member_tag(m) for m in members(tp)) if t]
     toxic = given.get("toxic") if isinstance(given, dict) else None
     if toxic is None:
         keys = [k for k in given if k in tags] if isinstance(given, dict) else []
@@ -325,7 +198,7 @@ def _kind_problem(path: DocPath, given: object) -> _Said:
 _SHAPE_ERRORS = {*_TYPE_WORDS, "literal_error"}
 
 
-def _is_shape_error(error: ErrorDetails, step: _Step) -> bool:
+def _is_shape_error(error: ErrorDetails, step: Step) -> bool:
     """The member of a union did not even have the right kind of value."""
     return error["type"] in _SHAPE_ERRORS and len(step.path) == len(step.union_at or ())
 
@@ -338,8 +211,8 @@ def explain(
     Errors of a plain union's members are folded: the member whose errors go beyond
     "wrong kind of value" is explained, or else one line lists what each member wanted.
     """
-    plain: list[tuple[ErrorDetails, _Step]] = []
-    unions: dict[DocPath, dict[str, list[tuple[ErrorDetails, _Step]]]] = {}
+    plain: list[tuple[ErrorDetails, Step]] = []
+    unions: dict[DocPath, dict[str, list[tuple[ErrorDetails, Step]]]] = {}
     for details in error.errors():
         step = walk(root, details["loc"])
         if step.union_at is None:

@@ -26,8 +26,8 @@ import yaml
 from pydantic import ValidationError
 
 from harness.scenario._base import shown
+from harness.scenario._walk import DocPath
 from harness.scenario.errors import (
-    DocPath,
     Problem,
     ScenarioError,
     did_you_mean,
