@@ -1,27 +1,74 @@
 """The ``harness`` command: a thin shell over the library.
 
-Exit codes: 0 all passed, 1 an expectation failed, 2 invalid input or usage,
-3 harness error.
+    harness run [SCENARIO|DIR|NAME ...] [--json F] [--junit F] [-j N] [--seed S]
+                [--timeout S] -- CLIENT COMMAND WITH {host} {port} {cafile} {tls}
+    harness serve SCENARIO|NAME --port N [--json F] [--timeout S]
+    harness list | validate FILE... | schema [--report] | demo | toxiproxy
+
+Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or usage,
+3 harness error. A user mistake is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
 from harness import __version__
-from harness.errors import HarnessError
+from harness.errors import ClientError, HarnessError
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="harness", description="Fault-injection test harness for SMTP clients."
+        prog="harness",
+        description="Fault-injection test harness for SMTP clients.",
+        epilog="Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or"
+        " usage, 3 harness error.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser("demo", help="replay a few fault plans against the bundled client")
-    demo.add_argument("--seed", type=int, default=None)
+
+    run = commands.add_parser(
+        "run", help="run scenarios against a client command given after --",
+        description="Run scenarios (files, folders, or built-in names; none: the whole"
+        " catalogue) against the client command after --, whose {host} {port} {cafile}"
+        " {tls} are filled in (and set as HARNESS_SMTP_HOST, HARNESS_SMTP_PORT,"
+        " HARNESS_CAFILE, HARNESS_SMTP_TLS).",
+    )
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO")
+    _reports(run)
+    run.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run at once")
+    run.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
+    run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds")
+
+    serve = commands.add_parser(
+        "serve", help="serve one scenario on a fixed port for a long-running client",
+        description="Serve a scenario on a fixed port until its verdict is decided (mail"
+        " delivered and no connection for --quiet seconds), the time limit passes, or"
+        " Ctrl-C; the reports are written in every case.",
+    )
+    serve.add_argument("scenario", metavar="SCENARIO")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    _reports(serve)
+    serve.add_argument("--seed", type=int)
+    serve.add_argument("--timeout", type=float, default=300.0, help="give up after this long")
+    serve.add_argument("--quiet", type=float, default=2.0, help="seconds without a connection"
+                       " after delivery that end the run")
+
+    commands.add_parser("list", help="the built-in scenarios, one per line")
+    validate = commands.add_parser("validate", help="check scenario files, report every problem")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
+    demo = commands.add_parser("demo", help="run the catalogue against the bundled client")
+    demo.add_argument("-j", "--jobs", type=int, default=4)
+    demo.add_argument("--seed", type=int)
+
     toxiproxy = commands.add_parser(
         "toxiproxy", help="serve Toxiproxy's HTTP API with the embedded chaos proxy"
     )
@@ -32,22 +79,114 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reports(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report here")
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in args_list:
+        split = args_list.index("--")
+        args_list, command = args_list[:split], args_list[split + 1:]
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
-        if args.command == "demo":
-            from harness.demo import run_demo
-
-            return run_demo(seed=args.seed)
-        if args.command == "toxiproxy":
-            from harness.chaos.command import serve
-
-            return serve(host=args.host, port=args.port, config=args.config, seed=args.seed)
-    except HarnessError as error:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return _dispatch(parser, args, command)
+    except ClientError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return 3
+        return EXIT_USAGE
+    except HarnessError as error:
+        from harness.scenario import ScenarioError
+
+        if isinstance(error, ScenarioError):
+            print(f"harness: invalid scenario:\n{error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"harness: error: {error}", file=sys.stderr)
+        return EXIT_HARNESS
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
+              command: list[str]) -> int:
+    if args.command == "run":
+        return _run(args, command)
+    if args.command == "demo":
+        from harness.examples.client import DEMO_COMMAND
+
+        args.json = args.junit = args.timeout = None
+        args.scenarios = []
+        return _run(args, list(DEMO_COMMAND))
+    if args.command == "serve":
+        from harness.serve import serve_scenario
+
+        return serve_scenario(
+            args.scenario, host=args.host, port=args.port, seed=args.seed,
+            timeout_s=args.timeout, quiet_s=args.quiet, json_path=args.json,
+            junit_path=args.junit,
+        )
+    if args.command == "list":
+        return _list()
+    if args.command == "validate":
+        return _validate(args.files)
+    if args.command == "schema":
+        from harness.report import REPORT_SCHEMA
+        from harness.scenario import json_schema
+
+        print(json.dumps(REPORT_SCHEMA if args.report else json_schema(), indent=2))
+        return EXIT_PASSED
+    if args.command == "toxiproxy":
+        from harness.chaos.command import serve
+
+        return serve(host=args.host, port=args.port, config=args.config, seed=args.seed)
     parser.print_help()
-    return 2
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace, command: list[str]) -> int:
+    from harness.batch import resolve, run_batch
+    from harness.report import ConsoleReporter, write_json, write_junit
+    from harness.verdicts import calibrate
+
+    if args.jobs < 1:
+        raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
+    scenarios = resolve(args.scenarios)
+    console = ConsoleReporter(len(scenarios))
+    calibration = calibrate()
+    console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms")
+    results = run_batch(scenarios, command, jobs=args.jobs, seed=args.seed,
+                        timeout_s=args.timeout, calibration=calibration,
+                        on_result=console.finished)
+    console.summary(results)
+    if args.json:
+        write_json(args.json, results, args.seed)
+    if args.junit:
+        write_junit(args.junit, results)
+    return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
+
+
+def _list() -> int:
+    from harness.scenario import Scenario
+    from harness.scenarios import builtin_names, builtin_path
+
+    for name in builtin_names():
+        print(f"{name:<36} {Scenario.from_path(builtin_path(name)).about}")
+    return EXIT_PASSED
+
+
+def _validate(files: Sequence[str]) -> int:
+    from harness.scenario import validate_paths
+
+    failed = 0
+    for path, error in validate_paths(files):
+        if error is None:
+            print(f"ok   {path}")
+        else:
+            failed += 1
+            print(f"FAIL {path}\n{error}", file=sys.stderr)
+    return EXIT_USAGE if failed else EXIT_PASSED

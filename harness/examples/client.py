@@ -20,6 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+DEMO_COMMAND = (
+    sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port", "{port}",
+    "--tls", "{tls}", "--cafile", "{cafile}",
+)
+"""How ``harness demo`` runs this client: every placeholder filled in by the harness."""
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -28,7 +34,7 @@ class Policy:
     initial_s: float = 0.1
     factor: float = 2.0
     cap_s: float = 2.0
-    max_attempts: int = 6
+    max_attempts: int = 10
     timeout_s: float = 5.0
 
 
@@ -49,7 +55,7 @@ def build_message(sender: str, recipients: Sequence[str]) -> EmailMessage:
 def send_once(
     host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None
 ) -> None:
-    context = ssl.create_default_context(cafile=cafile)
+    context = ssl.create_default_context(cafile=cafile or None)
     smtp = (
         smtplib.SMTP_SSL(host, port, timeout=policy.timeout_s, context=context)
         if tls == "implicit"

@@ -1,0 +1,87 @@
+"""Many scenarios in one go: resolve names, files and folders; run them, in parallel.
+
+Each scenario runs with its own server, proxy, ports and recorder, so ``jobs > 1`` only
+changes how long the batch takes; the timer noise is calibrated once, first, and every
+timing verdict is judged against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from harness.clients import Client, CommandClient
+from harness.errors import ClientError
+from harness.run import RunResult, run_scenario
+from harness.scenario import Problem, Scenario, ScenarioError
+from harness.scenarios import builtin_names, builtin_path
+from harness.verdicts import Calibration
+
+
+def resolve(specs: Sequence[str]) -> list[Scenario]:
+    """Scenarios from files, folders (every ``*.yaml`` in it) and built-in names; none
+    given means the whole built-in catalogue. Every problem of every file is reported."""
+    paths: list[Path] = []
+    problems: list[Problem] = []
+    for spec in specs or builtin_names():
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+            if not found:
+                problems.append(Problem(spec, None, "", "expected a folder of *.yaml scenario"
+                                        " files, found none"))
+            paths += found
+        elif path.is_file():
+            paths.append(path)
+        elif spec.endswith((".yaml", ".yml")) or "/" in spec:
+            problems.append(Problem(spec, None, "", "expected a scenario file, no such file"))
+        else:
+            try:
+                paths.append(builtin_path(spec))
+            except ScenarioError as error:
+                problems += error.problems
+    scenarios: list[Scenario] = []
+    for path in paths:
+        try:
+            scenarios.append(Scenario.from_path(path))
+        except ScenarioError as error:
+            problems += error.problems
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def client_for(scenario: Scenario, command: Sequence[str]) -> Client:
+    """The command given on the command line, else the scenario's own ``client.command``."""
+    if command:
+        return CommandClient(command, env=scenario.client.env)
+    if scenario.client.command is None:
+        raise ClientError(
+            f"scenario {scenario.name!r} names no client: give the client command after --,"
+            " e.g. harness run SCENARIO -- ./send-mail --host {host} --port {port}"
+        )
+    return CommandClient(scenario.client.command, env=scenario.client.env)
+
+
+def run_batch(
+    scenarios: Sequence[Scenario],
+    command: Sequence[str],
+    *,
+    jobs: int = 1,
+    seed: int | None = None,
+    timeout_s: float | None = None,
+    calibration: Calibration | None = None,
+    on_result: Callable[[RunResult], None] = lambda result: None,
+) -> list[RunResult]:
+    """Run every scenario (``jobs`` at a time); results come back in the given order."""
+    clients = [client_for(scenario, command) for scenario in scenarios]  # fail before running
+
+    def one(index: int) -> RunResult:
+        result = run_scenario(scenarios[index], clients[index], seed=seed, timeout_s=timeout_s,
+                              calibration=calibration)
+        on_result(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="scenario") as pool:
+        return list(pool.map(one, range(len(scenarios))))

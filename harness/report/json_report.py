@@ -1,0 +1,112 @@
+"""The JSON report: every scenario's verdict, attempts and messages, for tools.
+
+Its shape is described by ``REPORT_SCHEMA`` (``harness schema --report`` prints it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.run import RunResult
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "smtp-fault-harness run report",
+    "type": "object",
+    "required": ["harness_version", "passed", "seed", "scenarios"],
+    "properties": {
+        "harness_version": {"type": "string"},
+        "passed": {"type": "boolean", "description": "every scenario passed"},
+        "seed": {"type": ["integer", "null"], "description": "the --seed given, if any"},
+        "scenarios": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["scenario", "passed", "seed", "attempts", "messages",
+                             "expectations", "client"],
+                "properties": {
+                    "scenario": {"type": "string"},
+                    "about": {"type": "string"},
+                    "passed": {"type": "boolean"},
+                    "seed": {"type": "integer", "description": "replays this run's faults"},
+                    "duration_s": {"type": "number"},
+                    "client": {
+                        "type": "object",
+                        "properties": {
+                            "exit_code": {"type": ["integer", "null"]},
+                            "timed_out": {"type": "boolean"},
+                            "error": {"type": ["string", "null"]},
+                            "stdout": {"type": "string"},
+                            "stderr": {"type": "string"},
+                        },
+                    },
+                    "attempts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["index", "start_s", "end_s", "closed_by"],
+                            "properties": {
+                                "index": {"type": "integer", "minimum": 1},
+                                "start_s": {"type": "number"},
+                                "end_s": _NUMBER_OR_NULL,
+                                "closed_by": {"type": ["string", "null"]},
+                                "events": {"type": "array"},
+                            },
+                        },
+                    },
+                    "messages": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["attempt", "message_id", "mail_from", "rcpt_to"],
+                            "properties": {
+                                "attempt": {"type": "integer"},
+                                "message_id": {"type": ["string", "null"]},
+                                "mail_from": {"type": "string"},
+                                "rcpt_to": {"type": "array", "items": {"type": "string"}},
+                                "size": {"type": "integer"},
+                            },
+                        },
+                    },
+                    "expectations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "level", "status", "detail"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "level": {"enum": ["violation", "deviation", "advisory"]},
+                                "status": {
+                                    "enum": ["passed", "failed", "inconclusive", "skipped"]
+                                },
+                                "detail": {"type": "string"},
+                                "evidence": {"type": "object"},
+                            },
+                        },
+                    },
+                    "fitted_policy": {"type": ["object", "null"]},
+                    "calibration": {"type": "object"},
+                },
+            },
+        },
+    },
+}
+
+
+def json_report(results: Sequence[RunResult], seed: int | None) -> dict[str, Any]:
+    return {
+        "harness_version": __version__,
+        "passed": all(r.passed for r in results),
+        "seed": seed,
+        "scenarios": [r.to_dict() for r in results],
+    }
+
+
+def write_json(path: str | Path, results: Sequence[RunResult], seed: int | None) -> None:
+    Path(path).write_text(json.dumps(json_report(results, seed), indent=2, default=str) + "\n")
