@@ -174,12 +174,12 @@ class Link:
         self._resume()
 
     async def rechain(self, toxics: Sequence[Toxic]) -> None:
-        """Put a new list of toxics on the live link.
+        """Put a new list of toxics on the live link, restarting what Toxiproxy restarts.
 
-        Every stage is interrupted (each flushes what it holds), the chunks in flight
-        between stages go back to the head in order, and the new chain starts: every
-        toxic of this direction restarts, re-rolling its toxicity. State (``limit_data``'s
-        count) is kept by toxic name.
+        A toxic appended restarts the one before it; a toxic removed restarts the one
+        before it, after its own pending chunks move on; a toxic updated restarts alone.
+        A restart re-rolls the toxicity and restarts timers; state (``limit_data``'s
+        count) is kept by toxic name. Any other change restarts the whole chain.
         """
         async with self._lock:
             if self.connection.closing or list(toxics) == self.toxics:
@@ -188,32 +188,71 @@ class Link:
                 self.toxics = list(toxics)
                 self._pipe()
                 return
-            for stage in self.stages:
-                stage.stub.interrupt()
-            results = await asyncio.gather(
-                *(stage.task for stage in self.stages), return_exceptions=True
-            )
-            if self.connection.closing:
-                return
-            names = {toxic.name for toxic in toxics}
-            ends = any(
-                stage.toxic is not None and stage.toxic.name not in names
-                and stage.toxic.behaviour.closes_on_removal and applied is True
-                for stage, applied in zip(self.stages, results)
-            )
-            in_flight: list[Chunk | None] = []
-            for stage in reversed(self.stages[1:]):
-                in_flight += stage.stub.input.items
-            self.head.prepend(in_flight)
-            for name in set(self.states) - names:
-                del self.states[name]
+            old = [t.name for t in self.toxics]
+            new = [t.name for t in toxics]
+            if new[:-1] == old:
+                await self._append(toxics[-1])
+            elif len(new) == len(old) - 1 and (gone := _removed(old, new)) is not None:
+                await self._remove(gone + 1)
+            elif new == old:
+                for index, toxic in enumerate(toxics, start=1):
+                    if self.stages[index].toxic != toxic:
+                        await self._restart(index, toxic)
+            else:
+                await self._rebuild(toxics)
             self.toxics = list(toxics)
-            if ends:
-                self.connection.note(f"{self.direction}: timeout toxic removed, closing")
-                self.stages = []
-                self.tail.push(None)
-                return
-            self._build()
+            for name in set(self.states) - set(new) - {""}:
+                del self.states[name]
+
+    async def _stop(self, index: int) -> bool:
+        """Interrupt one stage; True if its toxic had applied (and it is still open)."""
+        stage = self.stages[index]
+        stage.stub.interrupt()
+        result = (await asyncio.gather(stage.task, return_exceptions=True))[0]
+        return result is True
+
+    async def _restart(self, index: int, toxic: Toxic | None,
+                       output: Channel | None = None) -> None:
+        stage = self.stages[index]
+        await self._stop(index)
+        if not stage.stub.closed:
+            self.stages[index] = self._stage(toxic, stage.stub.input,
+                                             output or stage.stub.output)
+
+    async def _append(self, toxic: Toxic) -> None:
+        channel = Channel(toxic.behaviour.capacity)
+        last = len(self.stages) - 1
+        await self._restart(last, self.stages[last].toxic, channel)
+        self.stages.append(self._stage(toxic, channel, self.tail))
+
+    async def _remove(self, index: int) -> None:
+        stage = self.stages[index]
+        applied = await self._stop(index)
+        assert stage.toxic is not None
+        if stage.toxic.behaviour.closes_on_removal and applied:
+            self.connection.note(f"{self.direction}: {stage.toxic.name} removed, closing")
+            stage.stub.close()
+            return
+        before = self.stages[index - 1]
+        await self._stop(index - 1)
+        while stage.stub.input.items:  # its pending chunks go on, after what it sent
+            stage.stub.output.push(stage.stub.input.items.popleft())
+        del self.stages[index]
+        if not before.stub.closed:
+            self.stages[index - 1] = self._stage(before.toxic, before.stub.input,
+                                                 stage.stub.output)
+
+    async def _rebuild(self, toxics: Sequence[Toxic]) -> None:
+        """Restart everything: chunks in flight between stages go back to the head."""
+        for stage in self.stages:
+            stage.stub.interrupt()
+        await asyncio.gather(*(stage.task for stage in self.stages), return_exceptions=True)
+        in_flight: list[Chunk | None] = []
+        for stage in reversed(self.stages[1:]):
+            in_flight += stage.stub.input.items
+        self.head.prepend(in_flight)
+        self.toxics = list(toxics)
+        self._build()
 
     # -- the pipeline -------------------------------------------------------------------
 
@@ -221,19 +260,22 @@ class Link:
         chain: list[Toxic | None] = [None, *self.toxics]
         inputs = [self.head] + [Channel(t.behaviour.capacity) for t in self.toxics]
         outputs = [*inputs[1:], self.tail]
+        self.stages = [self._stage(toxic, source, sink)
+                       for toxic, source, sink in zip(chain, inputs, outputs)]
+
+    def _stage(self, toxic: Toxic | None, source: Channel, sink: Channel) -> _Stage:
+        """Start one run of a toxic between two channels, with fresh draws."""
         self._runs += 1
-        self.stages = []
-        for toxic, source, sink in zip(chain, inputs, outputs):
-            name = toxic.name if toxic else ""
-            stub = Stub(
-                source, sink,
-                rng=self.connection.rng(name, self.direction, self._runs),
-                state=self.states.setdefault(name, {}),
-                report=self._reporter(toxic),
-                on_reset=self.connection.request_reset,
-            )
-            task = asyncio.create_task(self._run(toxic, stub), name=f"chaos {name or 'noop'}")
-            self.stages.append(_Stage(toxic, stub, task))
+        name = toxic.name if toxic else ""
+        stub = Stub(
+            source, sink,
+            rng=self.connection.rng(name, self.direction, self._runs),
+            state=self.states.setdefault(name, {}),
+            report=self._reporter(toxic),
+            on_reset=self.connection.request_reset,
+        )
+        task = asyncio.create_task(self._run(toxic, stub), name=f"chaos {name or 'noop'}")
+        return _Stage(toxic, stub, task)
 
     async def _run(self, toxic: Toxic | None, stub: Stub) -> bool:
         """Roll the toxicity once for this run, then pipe; True if the toxic applied."""
@@ -274,6 +316,14 @@ class Link:
             f"{self.direction} {'closed by a toxic' if by_toxic else 'source ended'}",
             by_proxy=by_toxic,
         )
+
+
+def _removed(old: list[str], new: list[str]) -> int | None:
+    """The index in ``old`` of the one name ``new`` lacks, if that is the only change."""
+    for index in range(len(old)):
+        if old[:index] + old[index + 1:] == new:
+            return index
+    return None
 
 
 class Connection:

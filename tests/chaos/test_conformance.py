@@ -273,3 +273,38 @@ def test_disabled_proxy_refuses_then_serves_on_the_same_port(
     assert proxy.port == port
     with connect(proxy.host, port) as sock:
         assert round_trip(sock) < 1.0
+
+
+# -- changes on live connections -------------------------------------------------------
+
+
+def test_limit_data_update_keeps_the_count(backend: BackendFactory, echo: EchoServer) -> None:
+    proxy = backend(echo.address, [toxic("limit_data", bytes=10)])
+    with connect(proxy.host, proxy.port) as sock:
+        for _ in range(2):
+            assert round_trip(sock, b"abcd") < 2.0  # 8 of 10 bytes used
+        proxy.update_toxic("limit_data_downstream", {"bytes": 12})
+        sock.sendall(b"efghijkl")
+        got = read_to_end(sock)
+    assert (got.data, got.end) == (b"efgh", "eof")  # 12 in all, not 12 more
+
+
+def test_removing_latency_releases_the_held_chunk(
+    backend: BackendFactory, echo: EchoServer
+) -> None:
+    proxy = backend(echo.address, [toxic("latency", latency=3000)])
+    with connect(proxy.host, proxy.port) as sock:
+        start = time.monotonic()
+        sock.sendall(b"ping\n")
+        proxy.remove_toxic("latency_downstream")
+        data, _ = read_until(sock, 5)
+        assert data == b"ping\n"
+        assert time.monotonic() - start < 2.5
+
+
+def test_control_latency_holds_the_chunk_while_present(
+    backend: BackendFactory, echo: EchoServer
+) -> None:
+    proxy = backend(echo.address, [toxic("latency", latency=1000)])
+    with connect(proxy.host, proxy.port) as sock:
+        assert round_trip(sock) >= 1.0 - SLACK
