@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from harness.errors import InvalidFaultPlan
@@ -68,9 +75,15 @@ def _attempts(value: Any) -> AttemptValue:
 
 AttemptValue = str | int | tuple[int, ...]
 
+
+def _attempts_out(value: AttemptValue) -> str | int | list[int]:
+    return list(value) if isinstance(value, tuple) else value
+
+
 AttemptSelector = Annotated[
     AttemptValue,
     PlainValidator(_attempts),
+    PlainSerializer(_attempts_out),
     WithJsonSchema(
         {
             "description": ATTEMPTS_EXPECTED,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import Discriminator, Field, StrictBool, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, StrictBool, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness import faults
@@ -35,8 +35,20 @@ ReplyLines = str | tuple[str, ...]
 """``"421 4.7.0 Try again later"``, or a list of such lines for a multi-line reply."""
 
 
+def _phases_in_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    """Offer in the JSON Schema only the phases the kind's fault can fire at."""
+    fault = faults.KINDS.get(getattr(cls, "kind", ""))
+    at = schema.get("properties", {}).get("at")
+    if fault is None or at is None:
+        return
+    kept = {k: v for k, v in at.items() if k in ("default", "description", "title")}
+    schema["properties"]["at"] = {**kept, "enum": [*fault.phases, *([None] * ("default" in at))]}
+
+
 class FaultItem(Strict):
     """The keys every fault item may carry besides its kind."""
+
+    model_config = ConfigDict(json_schema_extra=_phases_in_schema)
 
     at: Phase | None = Field(default=None, description="The phase the fault fires at.")
     attempts: AttemptSelector = "all"
@@ -248,6 +260,8 @@ def kinds_in(value: object) -> list[str]:
 
 
 def _kind_of(value: Any) -> str | None:
+    if isinstance(value, FaultItem):  # when serialising
+        return value.kind
     found = kinds_in(value)
     return found[0] if len(found) == 1 else None
 

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.faults import Fault, FaultPlan
-from harness.scenario._base import AttemptSelector, PositiveCount, Seconds, Strict
+from harness.scenario._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
 from harness.scenario.expect import Expect
 from harness.scenario.fault_items import FaultSpec
 from harness.scenario.network import Down, NetworkItem, Toxic
@@ -93,6 +94,19 @@ class Server(Strict):
     )
     extensions: Extensions = Extensions()
     auth: Auth | None = Field(default=None, description="Offer AUTH; left out, no AUTH is offered.")
+
+    @field_validator("certificate")
+    @classmethod
+    def _selectors_as_text(
+        cls, certificate: Certificate | dict[AttemptValue, Certificate]
+    ) -> Certificate | dict[AttemptValue, Certificate]:
+        """``{1: expired}`` and ``{"1": expired}`` are one scenario: keep keys as text."""
+        if isinstance(certificate, dict):
+            return {
+                str(selector) if isinstance(selector, int) else selector: name
+                for selector, name in certificate.items()
+            }
+        return certificate
 
     @model_validator(mode="after")
     def _required_needs_starttls(self) -> Server:
@@ -282,6 +296,18 @@ class Scenario(Strict):
         from harness.scenario.load import load_data
 
         return load_data(data, source=source, base_dir=Path(base_dir or "."))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as a document :meth:`from_dict` reads back: defaults left out, and
+        ``extends`` too, since its base is already merged in."""
+        data: dict[str, Any] = self.model_dump(
+            mode="json", by_alias=True, exclude_defaults=True, exclude={"extends"}
+        )
+        return data
+
+    def to_yaml(self) -> str:
+        """The scenario as a YAML file :meth:`from_str` reads back (a shrunk plan, say)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     # -- what the run needs --------------------------------------------------------------
 

@@ -155,6 +155,7 @@ def test_builtin_loads_and_builds_its_fault_plan(name: str) -> None:
     plan = scenario.fault_plan(seed=1)
     assert len(plan.faults) == len(scenario.faults)
     assert scenario.expectations() != Expect().to_spec(), "a scenario must expect something"
+    assert Scenario.from_str(scenario.to_yaml()) == scenario
 
 
 def test_unknown_builtin_suggests_the_closest() -> None:
@@ -222,7 +223,7 @@ def test_schema_accepts_builtin_and_valid_files(path: Path) -> None:
 @pytest.mark.parametrize(
     "name",
     ["unknown-key", "unknown-fault-kind", "unknown-toxic", "unknown-certificate",
-     "probability-out-of-range", "two-fault-kinds", "toxic-in-seconds"],
+     "probability-out-of-range", "two-fault-kinds", "toxic-in-seconds", "phase-not-allowed"],
 )
 def test_schema_refuses_what_the_loader_refuses(name: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
