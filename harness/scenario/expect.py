@@ -121,6 +121,7 @@ class Expect(Strict):
     )
     gives_up_within: Seconds | None = Field(
         default=None,
+        gt=0,
         alias="gives-up-within",
         description="Seconds from the first attempt by which the client has stopped.",
     )

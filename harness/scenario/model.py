@@ -146,7 +146,9 @@ class Client(Strict):
         description="Argument list, or one string split like a shell line; placeholders"
         " {host} {port} {cafile} {tls}.",
     )
-    timeout_s: Seconds = Field(default=60.0, description="The time limit for the whole scenario.")
+    timeout_s: Seconds = Field(
+        default=60.0, gt=0, description="The time limit for the whole scenario, in seconds."
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment variables for the command."
     )
