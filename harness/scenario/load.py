@@ -197,8 +197,8 @@ def _find_base(ref: str, base_dir: Path) -> tuple[Path, str] | str:
     if ref in names:
         return builtin_path(ref), f"builtin:{ref}.yaml"
     return (
-        f"expected a built-in scenario ({', '.join(names)}) or a file path ending in .yaml,"
-        f" got {ref!r}" + did_you_mean(ref, names)
+        f"expected a built-in scenario (`harness list` names them) or a file path ending in"
+        f" .yaml, got {ref!r}" + did_you_mean(ref, names)
     )
 
 
