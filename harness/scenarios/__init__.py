@@ -27,14 +27,6 @@ def builtin_path(name: str) -> Path:
         return path
     from harness.scenario.errors import Problem, ScenarioError, did_you_mean
 
-    names = builtin_names()
-    raise ScenarioError(
-        [
-            Problem(
-                "built-in scenarios",
-                None,
-                "",
-                f"expected one of {', '.join(names)}, got {name!r}" + did_you_mean(name, names),
-            )
-        ]
-    )
+    hint = did_you_mean(name, builtin_names())
+    message = f"expected a built-in scenario (`harness list` names them), got {name!r}{hint}"
+    raise ScenarioError([Problem("built-in scenarios", None, "", message)])
