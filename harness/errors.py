@@ -6,6 +6,8 @@
     ├── InvalidFaultPlan   (also a ValueError) a fault or plan that makes no sense
     ├── ServerError        the fake server could not start (port in use, bad address)
     ├── ClientError        the client under test cannot be run (not found, bad placeholder)
+    ├── ScenarioError      a scenario file is invalid: every problem, with file and line
+    │                      (harness.scenario.errors)
     └── CertificateError   a certificate variant cannot be built on this machine
         └── UnknownCertificate   (also a KeyError) no variant has that name
 """

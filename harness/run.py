@@ -103,12 +103,13 @@ def serve(
                 recorder=recorder, seed=plan.seed, listen=join_address(host, port),
                 down=down.attempts if down is not None and down.for_s is None else None,
             ))
-            if down is not None and down.for_s is not None:
+            if down is not None and down.attempts is None:  # refused for real, not counted
                 proxy.disable()
-                timer = threading.Timer(down.for_s, proxy.enable)
-                timer.daemon = True
-                timer.start()
-                stack.callback(timer.cancel)
+                if down.for_s is not None:
+                    timer = threading.Timer(down.for_s, proxy.enable)
+                    timer.daemon = True
+                    timer.start()
+                    stack.callback(timer.cancel)
             reach = (proxy.host, proxy.port)
         tls = scenario.server.tls
         cafile = None if tls == "none" else str(certificate("valid").cafile)  # one root for all

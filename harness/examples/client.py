@@ -22,7 +22,7 @@ from email.message import EmailMessage
 
 DEMO_COMMAND = (
     sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port", "{port}",
-    "--tls", "{tls}", "--cafile", "{cafile}",
+    "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "2",
 )
 """How ``harness demo`` runs this client: every placeholder filled in by the harness."""
 
@@ -63,8 +63,21 @@ def send_once(
     )
     with smtp:
         if tls == "starttls":
-            smtp.starttls(context=context)
+            start_tls(smtp, context)
         smtp.send_message(message)
+
+
+def start_tls(smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
+    """STARTTLS is required: not offered, or refused for good, is a permanent failure;
+    only a 4yz (``454 TLS not available due to temporary reason``) is worth a retry."""
+    try:
+        smtp.starttls(context=context)
+    except smtplib.SMTPNotSupportedError as error:
+        raise PermanentFailure("no STARTTLS offered; not sending in clear") from error
+    except smtplib.SMTPResponseException as error:
+        if error.smtp_code // 100 != 4:
+            raise PermanentFailure(f"STARTTLS refused: {error.smtp_code}") from error
+        raise
 
 
 def send_with_retries(
