@@ -257,12 +257,14 @@ def gives_up_within(
 ) -> Result:
     """From the first attempt's start to the last attempt's close, within ``bound_s``
     plus the calibrated slack. ``duration_s`` (the observation's length from the
-    timeline's origin) ends a last attempt still open."""
+    timeline's origin) ends a last attempt still open; one closed by stopping the server
+    was still open at the end of the observation too."""
     name = "gives-up-within"
     if not timeline.attempts:
         return Result(name, "violation", "passed", "The client made no attempt.")
     first, last = timeline.attempts[0], timeline.attempts[-1]
-    still_open = last.end_ns is None
+    # stopping the server closes what is still open: the client had not given up by then
+    still_open = last.end_ns is None or last.closed_by == "server-stop"
     if last.end_ns is not None:
         end_ns = last.end_ns
     elif duration_s is not None:

@@ -7,8 +7,9 @@ Two spacings per retry, as the reference defines them (both are reported):
   of the previous attempt to the next accept (the sleep of tenacity, backoff, Polly...).
 
 ``f`` is the first failure the server caused: a fault that took over (a reply, a close,
-a reset, store-then-drop), or a 421, 4yz or 5yz reply; when the server only stalled, or
-the client dropped the connection itself (its own timeout), the close of the attempt. An
+a reset, store-then-drop), a 421, 4yz or 5yz reply, or a failed TLS handshake; when the
+server only stalled, the chaos proxy cut the connection, or the client dropped it itself
+(its own timeout), the close of the attempt. An
 attempt that delivered (message stored, 2yz heard) did not fail: the next one starts a
 new series of retries. The server stamps a fault before the client can
 see it, and the next accept after the client connected, so ``d`` is never shorter than the
@@ -25,7 +26,9 @@ from itertools import pairwise
 from harness.timeline import Attempt, Timeline
 
 _TAKEOVER = frozenset({"send", "disconnect", "storeanddisconnect"})
-_SERVER_ENDS = frozenset({"server-close", "server-reset", "idle-timeout"})
+_SERVER_ENDS = frozenset({
+    "server-close", "server-reset", "idle-timeout", "tls-failed", "proxy-close", "proxy-reset",
+})
 _CLIENT_DROPS = frozenset({"client-close", "client-reset"})  # gave up, e.g. its own timeout
 
 
@@ -58,6 +61,10 @@ def failure_ns(attempt: Attempt) -> tuple[int, str] | None:
             return event.t_ns, f"fault {event.data.get('fault', '?')} at {event.data.get('phase')}"
         if event.kind == "reply" and int(event.data.get("code", 0)) // 100 in (4, 5):
             return event.t_ns, f"reply {event.data['code']}"
+        if event.kind == "tls" and event.data.get("event") == "handshake" and not event.data.get(
+            "ok", True
+        ):
+            return event.t_ns, "TLS handshake failed"
     if attempt.end_ns is None:
         return None
     stalled = any(event.data.get("action") == "stall" for event in attempt.faults)

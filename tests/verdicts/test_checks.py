@@ -273,6 +273,16 @@ def test_an_open_last_attempt_is_judged_at_the_end_of_the_observation() -> None:
     assert (r.status, r.evidence["still_open"]) == ("failed", True)
 
 
+def test_an_attempt_closed_by_stopping_the_server_had_not_given_up() -> None:
+    s = Script()
+    s.banner_421(0.0)
+    a = s.attempt(0.2)
+    s.close(a, "server-stop", 0.5)
+    r = checks.gives_up_within(s.timeline(), 10.0, QUIET, None)
+    assert (r.status, r.evidence["still_open"]) == ("inconclusive", True)
+    assert checks.gives_up_within(s.timeline(), 0.1, QUIET, None).status == "failed"
+
+
 def test_no_attempt_gives_up_at_once() -> None:
     assert checks.gives_up_within(Script().timeline(), 1.0, QUIET, None).status == "passed"
 

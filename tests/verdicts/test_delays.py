@@ -65,3 +65,15 @@ def test_store_then_drop_is_a_failure_even_though_a_message_was_stored() -> None
     s.delivery(0.5)
     (r,) = retries(s.timeline())
     assert r.failure_to_start_s == pytest.approx(0.497)
+
+
+def test_a_failed_handshake_and_a_proxy_cut_are_failures() -> None:
+    s = Script()
+    a = s.attempt(0.0)
+    s.tls(a, 0.002, event="handshake", ok=False, error="unknown ca").close(a, "tls-failed", 0.003)
+    b = s.attempt(0.2)
+    s.close(b, "proxy-reset", 0.25)
+    s.attempt(0.5)
+    found = retries(s.timeline())
+    assert [r.failed_by for r in found] == ["TLS handshake failed", "close (proxy-reset)"]
+    assert found[1].failure_to_start_s == pytest.approx(0.25)
