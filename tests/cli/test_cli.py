@@ -91,7 +91,7 @@ def test_client_past_the_time_limit_is_stopped_and_judged(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "no-such-scenario", "--", "true"], "expected one of banner-421-throttle"),
+        (["run", "no-such-scenario", "--", "true"], "(`harness list` names them)"),
         (["run", "no-faul", "--", "true"], "did you mean 'no-fault'"),
         (["run", "no-fault"], "names no client: give the client command after --"),
         (["run", "no-fault", "--", "client", "{prot}"], "did you mean '{port}'"),
