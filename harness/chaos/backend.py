@@ -257,7 +257,12 @@ class ToxiproxyBackend:
                 raise TimeoutError(f"toxics of attempt {attempt} not installed in {timeout}s")
 
     def _watch(self) -> None:
-        """Whenever no attempt is open, install the toxics of the next one."""
+        """Whenever no attempt is open, install the toxics of the next one.
+
+        The fake server sees an attempt end before the client does when a toxic acts
+        after the server's close (``slow_close``, ``latency`` on the last reply), and
+        removing such a toxic cuts its effect short; so the switch first waits for them.
+        """
         seen = (0, 0)
         while not self._stopping.is_set():
             def moved(timeline: Timeline, seen: tuple[int, int] = seen) -> bool:
@@ -269,11 +274,28 @@ class ToxiproxyBackend:
                 continue
             seen = _counts(timeline)
             started, open_ = seen
-            if open_ == 0 and started + 1 != self._attempt:
-                self._install(started + 1)
-                last = timeline.attempts[-1].end_ns if timeline.attempts else None
-                if last is not None:
-                    self.switches.append((started + 1, self.recorder.now_ns() - last))
+            if open_ or started + 1 == self._attempt:
+                continue
+            if self._stopping.wait(self.grace()):
+                return
+            started, open_ = _counts(self.recorder.timeline())
+            attempt = started if open_ else started + 1  # a client that came back at once
+            if attempt != self._attempt:
+                self._install(attempt)
+                ended = timeline.attempts[-1].end_ns
+                if ended is not None:
+                    self.switches.append((attempt, self.recorder.now_ns() - ended))
+
+    def grace(self) -> float:
+        """Seconds the installed toxics may still act after the server closed."""
+        with self._lock:
+            ms = 0
+            for toxic in self._installed.values():
+                if toxic.type == "latency":
+                    ms += toxic.attributes["latency"] + toxic.attributes["jitter"]
+                elif toxic.type == "slow_close":
+                    ms += toxic.attributes["delay"]
+            return ms / 1000
 
     def _http(self, method: str, path: str, body: object) -> None:
         parts = urlsplit(self.url if "//" in self.url else f"http://{self.url}")

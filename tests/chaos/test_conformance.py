@@ -233,6 +233,7 @@ def test_limit_data_bytes_cuts_upstream_at_the_offset(
         sock.sendall(b"efgh")
         got = read_to_end(sock)
     assert got.end == "eof"
+    echo.wait_finished(1)
     assert bytes(echo.received[-1]) == b"abcdef"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ class EchoServer:
         self._thread = LoopThread("echo-upstream")
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._finished = 0
+        self._changed = threading.Condition()
         self.address = self._thread.call(self._open())
 
     async def _open(self) -> tuple[str, int]:
@@ -50,6 +53,15 @@ class EchoServer:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+            with self._changed:
+                self._finished += 1
+                self._changed.notify_all()
+
+    def wait_finished(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` connections have ended here (what they sent is in)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._finished >= count, timeout):
+                raise TimeoutError(f"{self._finished} connections ended, not {count}")
 
     async def _close(self) -> None:
         assert self._server is not None
