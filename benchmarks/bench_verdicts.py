@@ -1,7 +1,7 @@
 """Backoff verdicts under load: how often a correct jittered client is failed.
 
-    python -m benchmarks.bench_verdicts              # 100 runs, about 2 minutes
-    python -m benchmarks.bench_verdicts --runs 10    # a smoke run
+    python -m benchmarks.bench_verdicts              # 100 runs + 3 x 20, about 5 minutes
+    python -m benchmarks.bench_verdicts --runs 10 --power 3   # a smoke run
 
 Each run calibrates the timer noise (C0), starts a fake server that answers the first
 N connections with ``421 4.7.0 Try again later`` at the banner, runs the bundled example
@@ -9,6 +9,9 @@ client (exponential backoff with full jitter, seeded per run) in this process, a
 the timeline against the client's declared policy. Meanwhile CPU burner processes (one
 per core unless told otherwise) spin, so the server's loop thread, the client and the
 calibration compete with them for the CPU.
+
+Then each broken sender in ``BROKEN`` runs ``--power`` times under the same load: how
+often is its bug caught?
 
 A *false fail* is a failed backoff result (floor, growth, cap or envelope) for this
 correct client; *inconclusive* counts runs where some backoff result was undecidable.
@@ -23,16 +26,17 @@ import multiprocessing
 import os
 import platform
 import random
+import smtplib
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
 from harness import faults
-from harness.examples.client import Policy, build_message, send_with_retries
+from harness.examples.client import Policy, build_message, send_once, send_with_retries
 from harness.smtp.server import FakeSMTPServer
 from harness.verdicts import BackoffPolicy, Expectations, Verdict, calibrate, judge
 
@@ -81,14 +85,47 @@ class Run:
         return any(row["waited_s"] > row["max_s"] * 1.1 + 0.05 for row in rows)
 
 
-def one_run(seed: int, faults_n: int, samples: int) -> Run:
+def _envelope(n: int) -> float:
+    return min(POLICY.cap_s, POLICY.initial_s * POLICY.factor ** (n - 1))
+
+
+#: Senders that break the declared full-jitter policy, each in one way: how often is each
+#: caught (a failed backoff result) under the same load?
+BROKEN: dict[str, Callable[[int], float]] = {
+    "retries at once": lambda n: 0.0,
+    "no jitter, 2.5x the envelope": lambda n: 2.5 * _envelope(n),
+    "constant 0.3 s": lambda n: 0.3,
+}
+
+
+def _broken_sender(delay: Callable[[int], float]) -> Callable[[str, int, int], None]:
+    def send(host: str, port: int, seed: int) -> None:
+        message = build_message("bench@example.org", ["sink@example.org"])
+        for attempt in range(1, POLICY.max_attempts + 1):
+            try:
+                send_once(host, port, message, POLICY, "none", None)
+                return
+            except (OSError, smtplib.SMTPException):
+                time.sleep(delay(attempt))
+
+    return send
+
+
+def _correct_sender(host: str, port: int, seed: int) -> None:
+    message = build_message("bench@example.org", ["sink@example.org"])
+    send_with_retries(host, port, message, POLICY, rng=random.Random(seed))
+
+
+def one_run(
+    seed: int, faults_n: int, samples: int,
+    sender: Callable[[str, int, int], None] = _correct_sender,
+) -> Run:
     calibration = calibrate(samples=samples)
     plan = [faults.Reply(at="banner", reply="421 4.7.0 Try again later",
                          attempts=f"1-{faults_n}")]
     started = time.monotonic()
     with FakeSMTPServer(plan, seed=seed) as server:
-        message = build_message("bench@example.org", ["sink@example.org"])
-        send_with_retries(server.host, server.port, message, POLICY, rng=random.Random(seed))
+        sender(server.host, server.port, seed)
         timeline = server.recorder.wait_for(
             lambda t: bool(t.attempts) and all(a.end_ns for a in t.attempts), 10.0)
     expectations = Expectations(delivered="once", backoff=DECLARED)
@@ -105,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burners", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--samples", type=int, default=100, help="calibration sleeps per kind")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--power", type=int, default=20,
+                        help="runs of each broken sender (0: skip)")
     args = parser.parse_args(argv)
 
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()},"
@@ -112,11 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"client: full jitter, initial {POLICY.initial_s} s, factor {POLICY.factor},"
           f" cap {POLICY.cap_s} s; {args.faults} x 421 at the banner, then delivery")
     runs: list[Run] = []
+    power: dict[str, list[Run]] = {name: [] for name in BROKEN}
     with burners(args.burners):
         for i in range(args.runs):
             runs.append(one_run(args.seed + i, args.faults, args.samples))
             if (i + 1) % 10 == 0:
                 print(f"  {i + 1} runs", file=sys.stderr)
+        for name, delay in BROKEN.items():
+            for i in range(args.power):
+                power[name].append(one_run(args.seed + i, args.faults, args.samples,
+                                           _broken_sender(delay)))
+            print(f"  {name}: {args.power} runs", file=sys.stderr)
 
     false_fails = [r for r in runs if "failed" in r.backoff]
     inconclusive = [r for r in runs if "inconclusive" in r.backoff]
@@ -140,6 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("growth on one run of a full-jitter client: "
           + ", ".join(f"{s} {growth.count(s)}" for s in ("passed", "inconclusive", "failed")))
+    if args.power:
+        print()
+        print("| broken sender (declared: the same full-jitter policy) | runs | caught"
+              " (a backoff result failed) | inconclusive only | passed | caught by |")
+        print("|---|---|---|---|---|---|")
+        for name, broken in power.items():
+            caught = [r for r in broken if "failed" in r.backoff]
+            unsure = [r for r in broken if r not in caught and "inconclusive" in r.backoff]
+            by = sorted({res.name for r in caught for res in r.verdict.failures})
+            print(f"| {name} | {len(broken)} | {len(caught)} | {len(unsure)}"
+                  f" | {len(broken) - len(caught) - len(unsure)} | {', '.join(by) or '-'} |")
     for run in false_fails:
         print(f"\nFALSE FAIL (seed {run.verdict.seed}):\n{run.verdict}")
     return 1 if false_fails else 0

@@ -118,9 +118,9 @@ def judge_backoff(
     found = retries(timeline)
     fitted = fit_policy(found)
     declared = policy if isinstance(policy, BackoffPolicy) else None
-    results = [floor(found, declared), growth(found, declared, calibration)]
+    reaction = reaction_s(found, declared) if declared is not None else 0.0
+    results = [floor(found, declared), growth(found, declared, calibration, reaction)]
     if declared is not None:
-        reaction = reaction_s(found, declared)
         results.append(envelope(found, declared, calibration, reaction))
         if declared.cap_s is not None:
             results.append(cap(found, declared.cap_s, calibration, reaction))
@@ -275,7 +275,8 @@ def cap(
 
 
 def growth(
-    found: Sequence[Retry], policy: BackoffPolicy | None, calibration: Calibration
+    found: Sequence[Retry], policy: BackoffPolicy | None, calibration: Calibration,
+    reaction: float = 0.0,
 ) -> Result:
     name = "backoff.growth"
     level: Level = "deviation"
@@ -293,12 +294,13 @@ def growth(
     xs = [float(r.n) for r in pre]
     ds = [max(r.failure_to_start_s, 1e-6) for r in pre]
     slope = theil_sen(xs, [math.log(d) for d in ds])[0]
-    lo, hi = _slope_interval(xs, ds, calibration)
+    lo, hi = _slope_interval(xs, ds, calibration.noise_s() + reaction)
     factor, factor_lo, factor_hi = math.exp(slope), _exp(lo), _exp(hi)
     evidence: dict[str, Any] = {
         "attempts": [r.attempt for r in pre], "delays_s": [round(d, 6) for d in ds],
         "factor": round(factor, 4), "factor_range": [round(factor_lo, 4), round(factor_hi, 4)],
         "kendall_tau": round(kendall_tau(xs, ds), 4), "p_increasing": kendall_p_increasing(ds),
+        "reaction_s": round(reaction, 6),
     }
     seen = f"the delays grow by {factor:.2f} per retry ({len(pre)} retries)"
     if policy is not None and policy.jitter != "none":
@@ -335,18 +337,17 @@ def growth(
 
 
 def _slope_interval(
-    xs: Sequence[float], ds: Sequence[float], calibration: Calibration
+    xs: Sequence[float], ds: Sequence[float], margin_s: float
 ) -> tuple[float, float]:
     """Bounds on the Theil-Sen slope of the *sleeps* behind ``ds``: each sleep lies in
-    ``[d - noise, d]``; the median is monotone, so the medians of the pairwise extremes
-    bound it. (The relative part of the slack is for envelopes, not for ratios.)"""
+    ``[d - margin, d]`` (noise, and the client's reaction time when a policy tells it);
+    the median is monotone, so the medians of the pairwise extremes bound it."""
     lows: list[float] = []
     highs: list[float] = []
     for i in range(len(xs)):
         for j in range(i + 1, len(xs)):
             gap = xs[j] - xs[i]
-            floor_i = ds[i] - calibration.noise_s()
-            floor_j = ds[j] - calibration.noise_s()
+            floor_i, floor_j = ds[i] - margin_s, ds[j] - margin_s
             lows.append(math.log(floor_j / ds[i]) / gap if floor_j > 0 else -math.inf)
             highs.append(math.log(ds[j] / floor_i) / gap if floor_i > 0 else math.inf)
     return median(lows), median(highs)

@@ -130,6 +130,13 @@ def test_growth_fails_constant_delays_that_noise_cannot_explain() -> None:
     assert r.evidence["factor_range"][1] < 1.5
 
 
+def test_a_constant_reaction_time_does_not_fail_growth() -> None:
+    # 400 ms of per-attempt work on top of 0.1, 0.2, 0.4, 0.8: the sleeps still double
+    r = judged([0.5, 0.6, 0.8, 1.2], NONE)["backoff.growth"]
+    assert r.status != "failed"
+    assert r.evidence["reaction_s"] == pytest.approx(0.4)
+
+
 def test_growth_is_inconclusive_when_delays_drown_in_slack() -> None:
     assert judged([0.1, 0.1, 0.1], NONE)["backoff.growth"].status == "inconclusive"
 
