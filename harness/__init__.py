@@ -6,17 +6,59 @@ verdicts (``harness.verdicts``) judge what the client did against a scenario's
 expectations (``harness.scenario``).
 """
 
-from harness import faults
-from harness.chaos import ChaosProxy, Toxic
-from harness.clients import CallableClient, ClientResult, CommandClient, Target
-from harness.errors import ClientError, HarnessError, InvalidFaultPlan, ServerError
-from harness.replies import Reply
-from harness.run import RunResult, run_scenario
-from harness.scenario import Scenario, ScenarioError, load_scenario
-from harness.smtp.faults.plan import FaultPlan
-from harness.smtp.server import FakeSMTPServer
-from harness.timeline import Attempt, Event, Recorder, StoredMessage, Timeline
-from harness.verdicts import Expectations, Result, Verdict, judge
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness import faults
+    from harness.chaos import ChaosProxy, Toxic
+    from harness.clients import CallableClient, ClientResult, CommandClient, Target
+    from harness.errors import ClientError, HarnessError, InvalidFaultPlan, ServerError
+    from harness.replies import Reply
+    from harness.run import RunResult, run_scenario
+    from harness.scenario import Scenario, ScenarioError, load_scenario
+    from harness.smtp.faults.plan import FaultPlan
+    from harness.smtp.server import FakeSMTPServer
+    from harness.timeline import Attempt, Event, Recorder, StoredMessage, Timeline
+    from harness.verdicts import Expectations, Result, Verdict, judge
+
+# Imported on first use, so that a client run as ``python -m harness.examples...`` (or a
+# test session that loads the plugin) does not pay for pydantic, cryptography and aiosmtpd.
+_HOMES = {
+    "faults": "harness",
+    "ChaosProxy": "harness.chaos", "Toxic": "harness.chaos",
+    "CallableClient": "harness.clients", "ClientResult": "harness.clients",
+    "CommandClient": "harness.clients", "Target": "harness.clients",
+    "ClientError": "harness.errors", "HarnessError": "harness.errors",
+    "InvalidFaultPlan": "harness.errors", "ServerError": "harness.errors",
+    "Reply": "harness.replies",
+    "RunResult": "harness.run", "run_scenario": "harness.run",
+    "Scenario": "harness.scenario", "ScenarioError": "harness.scenario",
+    "load_scenario": "harness.scenario",
+    "FaultPlan": "harness.smtp.faults.plan",
+    "FakeSMTPServer": "harness.smtp.server",
+    "Attempt": "harness.timeline", "Event": "harness.timeline", "Recorder": "harness.timeline",
+    "StoredMessage": "harness.timeline", "Timeline": "harness.timeline",
+    "Expectations": "harness.verdicts", "Result": "harness.verdicts",
+    "Verdict": "harness.verdicts", "judge": "harness.verdicts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    module = importlib.import_module(f"harness.{name}" if name == "faults" else home)
+    value = module if name == "faults" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])
+
 
 __version__ = "0.1.0"
 
