@@ -14,7 +14,10 @@ both:
 - accuracy of a 100 ms ``latency`` toxic: round trip minus 100 ms minus the proxy's own
   no-toxic round trip, p50 and p99;
 - connections held open at once through the proxy, each checked with a round trip
-  (target: 1,000 without errors).
+  (target: 1,000 without errors);
+- on the Toxiproxy backend (driven through toxiproxy-python, here against the embedded
+  API): the time from the fake server seeing an attempt end to the next attempt's toxics
+  being installed, the window in which a client that reconnects at once races the switch.
 
 The upstreams and the proxy run on their own event-loop threads; the clients run in the
 main thread (asyncio for the latency and connection figures).
@@ -35,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.chaos import ChaosProxy, Toxic
+from harness.chaos.api import ToxiproxyAPI
+from harness.chaos.backend import ToxiproxyBackend
 from harness.loop import LoopThread
 from harness.smtp.server import FakeSMTPServer
 
@@ -199,6 +204,27 @@ async def hold_open(address: Address, count: int) -> tuple[int, int]:
     return ok, errors + len(results) - ok
 
 
+def switch_times(attempts: int) -> list[float]:
+    """Seconds from an attempt's end (seen by the server) to the next one's toxics."""
+    odd = Toxic(type="latency", attributes={"latency": 0},
+                attempts=list(range(1, attempts + 1, 2)))
+    with ToxiproxyAPI() as api, FakeSMTPServer() as server:
+        backend = ToxiproxyBackend(api.url, (server.host, server.port), [odd],
+                                   recorder=server.recorder).start()
+        try:
+            for attempt in range(1, attempts + 1):
+                with socket.create_connection((backend.host, backend.port), timeout=30) as sock:
+                    stream = sock.makefile("rb")
+                    stream.readline()
+                    sock.sendall(b"QUIT\r\n")
+                    stream.readline()
+                    stream.close()
+                backend.wait_installed(attempt + 1)
+        finally:
+            backend.stop()
+    return [ns / 1e9 for _, ns in backend.switches]
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -267,6 +293,12 @@ def run(quick: bool) -> list[Row]:
         rows.append(Row(f"connections held at once (of {held})", f"{d_ok} ok, {d_err} errors",
                         f"{p_ok} ok, {p_err} errors", f"{p_ok / max(d_ok, 1):.2f}",
                         "1,000 without errors"))
+
+        switches = switch_times(10 if quick else 40)
+        rows.append(Row("Toxiproxy backend: per-attempt switch p50 / p99 (ms)", "",
+                        f"{percentile(switches, 50) * 1000:.1f} / "
+                        f"{percentile(switches, 99) * 1000:.1f}", f"n={len(switches)}",
+                        "the race window"))
     finally:
         for proxy in (echo_proxy, source_proxy, smtp_proxy, slow_proxy):
             proxy.stop()

@@ -202,3 +202,13 @@ def test_same_seed_same_toxicity_rolls() -> None:
     assert len(first) == 12 and 0 < sum(first) < 12
     assert rolls(7) == first
     assert rolls(8) != first
+
+
+def test_ipv6_loopback_end_to_end(recorder: Recorder) -> None:
+    with FakeSMTPServer(host="::1", recorder=recorder) as server, ChaosProxy(
+        (server.host, server.port), listen="[::1]:0", recorder=recorder, seed=SEED
+    ) as proxy:
+        assert proxy.host == "::1"
+        assert send_smtplib(proxy.host, proxy.port) is None
+    timeline = settled(recorder, 1)
+    assert len(timeline.attempts) == 1 and timeline.attempt(1).closed_by == "client-quit"
