@@ -1,0 +1,17 @@
+"""The generated reference pages in docs/reference are what the code says today."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.reference import PAGES
+
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_generated_page_is_current(name: str) -> None:
+    committed = (REFERENCE / name).read_text()
+    assert committed == PAGES[name](), (
+        f"docs/reference/{name} is stale: run `python -m harness.reference docs/reference`"
+    )
