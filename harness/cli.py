@@ -1,8 +1,8 @@
 """The ``harness`` command: a thin shell over the library.
 
-    harness run [SCENARIO|DIR|NAME ...] [--json F] [--junit F] [-j N] [--seed S]
+    harness run [SCENARIO|DIR|NAME ...] [--json F] [--junit F] [--html F] [-j N] [--seed S]
                 [--timeout S] -- CLIENT COMMAND WITH {host} {port} {cafile} {tls}
-    harness serve SCENARIO|NAME --port N [--json F] [--timeout S]
+    harness serve SCENARIO|NAME --port N [--json F] [--html F] [--timeout S]
     harness list | validate FILE... | schema [--report] | demo | toxiproxy
 
 Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or usage,
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def _reports(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here")
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,7 +120,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.command == "demo":
         from harness.examples.client import DEMO_COMMAND
 
-        args.json = args.junit = args.timeout = None
+        args.json = args.junit = args.html = args.timeout = None
         args.scenarios = []
         return _run(args, list(DEMO_COMMAND))
     if args.command == "serve":
@@ -128,7 +129,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
         return serve_scenario(
             args.scenario, host=args.host, port=args.port, seed=args.seed,
             timeout_s=args.timeout, quiet_s=args.quiet, json_path=args.json,
-            junit_path=args.junit,
+            junit_path=args.junit, html_path=args.html,
         )
     if args.command == "list":
         return _list()
@@ -150,7 +151,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
 def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.batch import resolve, run_batch
-    from harness.report import ConsoleReporter, write_json, write_junit
+    from harness.report import ConsoleReporter, write_html, write_json, write_junit
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
@@ -167,6 +168,8 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
         write_json(args.json, results, args.seed)
     if args.junit:
         write_junit(args.junit, results)
+    if args.html:
+        write_html(args.html, results, args.seed)
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
 
 

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from harness.batch import resolve
 from harness.clients import ClientResult
-from harness.report import ConsoleReporter, write_json, write_junit
+from harness.report import ConsoleReporter, write_html, write_json, write_junit
 from harness.run import RunResult, serve
 from harness.scenario import Scenario
 from harness.timeline import Recorder, Timeline
@@ -43,6 +43,7 @@ def serve_scenario(
     quiet_s: float = 2.0,
     json_path: str | Path | None = None,
     junit_path: str | Path | None = None,
+    html_path: str | Path | None = None,
     stream: TextIO | None = None,
 ) -> int:
     """Serve ``spec`` (a file or a built-in name); 0 if its verdict passed, 1 otherwise."""
@@ -80,4 +81,6 @@ def serve_scenario(
         write_json(json_path, [result], seed)
     if junit_path:
         write_junit(junit_path, [result])
+    if html_path:
+        write_html(html_path, [result], seed)
     return 0 if result.passed else 1

@@ -15,6 +15,17 @@ if ! command -v swaks >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
     || echo "warning: could not install swaks; its tests will be skipped" >&2
 fi
 
+# headless Chromium (Debian's package) renders the HTML report in its tests
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null \
+      || echo "warning: could not install chromium; the HTML rendering tests will be skipped" >&2
+  else
+    echo "warning: chromium not found (installed here only as root with apt-get);" \
+      "the HTML rendering tests will be skipped" >&2
+  fi
+fi
+
 set +e
 python -m pytest "$@"
 status=$?
