@@ -45,6 +45,9 @@ HAMMER_MIN_RETRIES = 3
 #: Declared factor m passes growth in [m·(1-δ), m·(1+δ)]; "increasing" needs m̂ ≥ 1.1.
 FACTOR_TOLERANCE = 0.25
 INCREASING_FACTOR = 1.1
+#: Upper bounds fail only when this many retries break them: one lone long delay is a
+#: stall of the machine (GC, CPU starvation) as often as the client's doing.
+CORROBORATION = 2
 #: Delays varying less than this (coefficient of variation) look deterministic.
 DETERMINISTIC_CV = 0.25
 
@@ -227,14 +230,22 @@ def envelope(
                      "status": status})
     evidence = {"retries": rows, "policy": _policy_dict(policy), "reaction_s": round(reaction, 6)}
     late = [row for row in rows if row["status"] == "failed"]
-    if late:
+    if len(late) >= CORROBORATION:
         row = late[0]
         return Result(name, level, "failed", (
             f"Attempt {row['attempt']} came {ms(row['waited_s'])} after the failure, beyond"
             f" the declared envelope of {ms(row['max_s'])} plus {ms(row['slack_s'])} of"
-            f" measured timer slack and {ms(reaction)} of its own reaction time; the client"
-            f" waits longer than its own policy says ({RFC_RETRY} makes the policy"
-            " configurable: fix the policy or its declaration)."
+            f" measured timer slack and {ms(reaction)} of its own reaction time, and"
+            f" {len(late) - 1} more retries did too; the client waits longer than its own"
+            f" policy says ({RFC_RETRY} makes the policy configurable: fix the policy or"
+            " its declaration)."
+        ), evidence)
+    if late:
+        row = late[0]
+        return Result(name, level, "inconclusive", (
+            f"Only attempt {row['attempt']} came too late ({ms(row['waited_s'])} against"
+            f" {ms(row['max_s'])}): one long delay is a stall of the machine as often as"
+            " the client's doing."
         ), evidence)
     if any(row["status"] == "inconclusive" for row in rows):
         return Result(name, level, "inconclusive", (
@@ -253,8 +264,14 @@ def cap(
     level: Level = "deviation"
     if not found:
         return Result(name, level, "skipped", "The client made no retry; nothing to judge.")
-    longest = max(found, key=lambda r: r.failure_to_start_s)
+    # the second-longest delay decides: one alone over the cap may be a stall
+    ordered = sorted(found, key=lambda r: r.failure_to_start_s, reverse=True)
+    longest = ordered[0]
     status = calibration.upper_status(longest.failure_to_start_s, cap_s, reaction)
+    if status == "failed" and (len(ordered) < CORROBORATION or calibration.upper_status(
+        ordered[CORROBORATION - 1].failure_to_start_s, cap_s, reaction
+    ) != "failed"):
+        status = "inconclusive"
     evidence = {"attempt": longest.attempt, "longest_s": round(longest.failure_to_start_s, 6),
                 "cap_s": cap_s, "slack_s": round(calibration.slack_s(cap_s), 6),
                 "reaction_s": round(reaction, 6)}
@@ -262,11 +279,12 @@ def cap(
         "passed": f"The longest delay, {ms(longest.failure_to_start_s)}, respects the cap.",
         "inconclusive": (
             f"The longest delay, {ms(longest.failure_to_start_s)}, lies within the timer-noise"
-            f" band above the cap of {ms(cap_s)}: undecidable on this machine."),
+            f" band above the cap of {ms(cap_s)}, or alone beyond it (a stall as often as"
+            " not): undecidable on this machine."),
         "failed": (
             f"Attempt {longest.attempt} waited {ms(longest.failure_to_start_s)}, beyond the"
-            f" declared cap of {ms(cap_s)} plus slack; clamp the delay with min(cap, delay)"
-            " before adding jitter."),
+            f" declared cap of {ms(cap_s)} plus slack, and so did another retry; clamp the"
+            " delay with min(cap, delay) before adding jitter."),
     }[status]
     return Result(name, level, status, detail, evidence)
 
@@ -298,7 +316,7 @@ def growth(
     factor, factor_lo, factor_hi = math.exp(slope), _exp(lo), _exp(hi)
     evidence: dict[str, Any] = {
         "attempts": [r.attempt for r in pre], "delays_s": [round(d, 6) for d in ds],
-        "factor": round(factor, 4), "factor_range": [round(factor_lo, 4), round(factor_hi, 4)],
+        "factor": round(factor, 4), "factor_range": [_finite(factor_lo), _finite(factor_hi)],
         "kendall_tau": round(kendall_tau(xs, ds), 4), "p_increasing": kendall_p_increasing(ds),
         "reaction_s": round(reaction, 6),
     }
@@ -351,6 +369,11 @@ def _slope_interval(
             lows.append(math.log(floor_j / ds[i]) / gap if floor_j > 0 else -math.inf)
             highs.append(math.log(ds[j] / floor_i) / gap if floor_i > 0 else math.inf)
     return median(lows), median(highs)
+
+
+def _finite(x: float) -> float | None:
+    """A number for the JSON report: infinity (no bound at all) becomes null."""
+    return round(x, 4) if math.isfinite(x) else None
 
 
 def _exp(x: float) -> float:

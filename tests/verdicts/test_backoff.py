@@ -80,21 +80,27 @@ def test_envelope_passes_within_slack_band_is_inconclusive_beyond_fails() -> Non
     # envelope of retry 1 is 0.1; slack = 0.05 + 0.01
     assert judged([0.15, 0.2, 0.4], NONE)["backoff.envelope"].status == "passed"
     assert judged([0.2, 0.2, 0.4], NONE)["backoff.envelope"].status == "inconclusive"
-    r = judged([0.25, 0.2, 0.4], NONE)["backoff.envelope"]
+    r = judged([0.25, 0.4, 0.4], NONE)["backoff.envelope"]
     assert (r.level, r.status) == ("deviation", "failed")
     assert r.evidence["retries"][0]["max_s"] == pytest.approx(0.1)
+
+
+def test_one_lone_late_delay_is_a_possible_stall_not_a_fail() -> None:
+    r = judged([0.25, 0.2, 0.4], NONE)["backoff.envelope"]
+    assert r.status == "inconclusive"
+    assert "stall" in r.detail
 
 
 def test_a_constant_reaction_time_is_allowed_but_reported() -> None:
     r = judged([0.2, 0.3, 0.5, 0.9], NONE)["backoff.envelope"]  # 100 ms of client overhead
     assert r.status == "passed"
     assert r.evidence["reaction_s"] == pytest.approx(0.1)
-    assert judged([0.2, 0.3, 0.5, 1.5], NONE)["backoff.envelope"].status == "failed"
+    assert judged([0.2, 0.3, 1.0, 1.5], NONE)["backoff.envelope"].status == "failed"
 
 
 def test_full_jitter_envelope_is_zero_to_e() -> None:
     assert judged([0.0, 0.2, 0.0], FULL)["backoff.envelope"].status == "passed"
-    assert judged([0.05, 0.6, 0.1], FULL)["backoff.envelope"].status == "failed"
+    assert judged([0.05, 0.6, 1.0], FULL)["backoff.envelope"].status == "failed"
 
 
 def test_decorrelated_envelope_follows_the_previous_delay() -> None:
@@ -102,7 +108,7 @@ def test_decorrelated_envelope_follows_the_previous_delay() -> None:
     assert support_s(decorrelated, 1, None) == pytest.approx((0.1, 0.3))
     assert support_s(decorrelated, 2, 0.25) == pytest.approx((0.1, 0.75))
     assert judged([0.25, 0.7, 1.5], decorrelated)["backoff.envelope"].status == "passed"
-    assert judged([0.25, 1.5, 1.5], decorrelated)["backoff.envelope"].status == "failed"
+    assert judged([0.25, 1.5, 6.5], decorrelated)["backoff.envelope"].status == "failed"
 
 
 def test_cap_is_judged_only_when_declared() -> None:
@@ -110,7 +116,8 @@ def test_cap_is_judged_only_when_declared() -> None:
     results = judged([0.1, 0.2, 0.3, 0.3], capped)
     assert results["backoff.cap"].status == "passed"
     assert results["backoff.envelope"].status == "passed"
-    assert judged([0.1, 0.2, 0.4, 0.8], capped)["backoff.cap"].status == "failed"
+    assert judged([0.1, 0.2, 0.6, 0.8], capped)["backoff.cap"].status == "failed"
+    assert judged([0.1, 0.2, 0.3, 0.8], capped)["backoff.cap"].status == "inconclusive"
     assert judged([0.1, 0.2, 0.4, 0.3], capped)["backoff.cap"].status == "inconclusive"
     assert "backoff.cap" not in judged([0.1, 0.2], NONE)
 

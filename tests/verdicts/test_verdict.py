@@ -52,7 +52,7 @@ def test_a_failed_violation_fails_the_verdict() -> None:
 
 
 def test_a_relaxed_deviation_is_reported_as_advisory_and_does_not_fail() -> None:
-    timeline = retry_series([0.1, 0.2, 0.4, 1.2])  # the last delay is beyond its envelope
+    timeline = retry_series([0.1, 0.2, 0.9, 1.2])  # two delays beyond their envelopes
     strict = judge(timeline, Expectations(backoff=POLICY), calibration=QUIET)
     assert strict.result("backoff.envelope").fails and not strict.passed
     relaxed = judge(timeline, Expectations(backoff=POLICY, relax=frozenset({"backoff"})),
@@ -92,7 +92,7 @@ def test_the_fitted_policy_is_reported_even_without_a_backoff_expectation() -> N
 def test_to_dict_is_the_json_report() -> None:
     verdict = judge(retry_series([0.1, 0.2, 0.4]),
                     Expectations(delivered="once", backoff=POLICY), calibration=QUIET, seed=3)
-    report = json.loads(json.dumps(verdict.to_dict()))
+    report = json.loads(json.dumps(verdict.to_dict(), allow_nan=False))
     assert report["passed"] is True
     assert report["seed"] == 3
     assert report["calibration"]["overshoot_p999_s"] == pytest.approx(0.002)
@@ -107,3 +107,11 @@ def test_an_unmeasured_run_uses_the_assumed_calibration() -> None:
     assert verdict.results == ()
     with pytest.raises(KeyError, match="no result 'delivered'"):
         verdict.result("delivered")
+
+
+def test_an_unbounded_growth_range_is_null_in_json() -> None:
+    verdict = judge(retry_series([0.04, 0.08]), Expectations(backoff="increasing"),
+                    calibration=QUIET)
+    growth = json.loads(json.dumps(verdict.to_dict(), allow_nan=False))["results"][1]
+    assert growth["name"] == "backoff.growth"
+    assert growth["evidence"]["factor_range"][1] is None
