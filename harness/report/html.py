@@ -793,8 +793,10 @@ details.client pre{background:var(--bg);padding:8px 10px;border-radius:6px;max-h
 overflow:auto}
 details.attempt>summary span{color:var(--muted);font-size:12.5px}
 details.attempt .closed{display:inline-flex;align-items:center;gap:5px}
+.transcript{table-layout:fixed}
 .transcript td{padding:3px 8px;border-bottom:none}
-.transcript .kind{color:var(--muted);width:56px;font:12px ui-monospace,monospace}
+.transcript td.num{width:84px}
+.transcript .kind{color:var(--muted);width:72px;font:12px ui-monospace,monospace}
 .transcript .k-command pre{font-weight:600}
 .transcript .k-fault td{background:var(--fail-bg)}
 .transcript .k-toxic td,.transcript .k-tls td{background:var(--warn-bg)}
