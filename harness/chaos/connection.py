@@ -22,7 +22,7 @@ from harness.chaos.toxics import Noop
 from harness.timeline import CloseReason, Recorder
 
 _NOOP = Noop()
-_READ_SIZE = 32 * 1024  # Toxiproxy's io.Copy buffer: one read is one chunk
+_CHUNK = 32 * 1024  # Toxiproxy's io.Copy buffer: one read is one chunk
 
 
 @dataclass
@@ -110,6 +110,7 @@ class Link:
         self._runs = 0
         self._lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
         self._paused = False
         self.head.on_space = self._resume
 
@@ -130,13 +131,16 @@ class Link:
         self._writer = asyncio.create_task(self._write(), name=f"chaos write {self.direction}")
 
     def tasks(self) -> list[asyncio.Task[Any]]:
-        return ([self._writer] if self._writer else []) + [stage.task for stage in self.stages]
+        own = [task for task in (self._writer, self._drainer) if task is not None]
+        return own + [stage.task for stage in self.stages]
 
     def feed(self, data: bytes) -> None:
         """A read from the source: through the pipeline, or straight on."""
         self.bytes_read += len(data)
         if self.piped:
-            self.head.push(Chunk(data, asyncio.get_running_loop().time()))
+            stamp = asyncio.get_running_loop().time()
+            for start in range(0, len(data), _CHUNK):  # Toxiproxy's chunks are 32 KiB reads
+                self.head.push(Chunk(data[start:start + _CHUNK], stamp))
             if len(self.head) >= self.head.capacity:
                 self._pause()
             return
@@ -144,9 +148,10 @@ class Link:
         if destination is not None and not self.destination.lost:
             destination.write(data)
             self.bytes_written += len(data)
-            if not self.destination.writable:
+            if not self.destination.writable and self._drainer is None:
                 self._pause()
-                asyncio.get_running_loop().create_task(self._resume_when_drained())
+                self._drainer = asyncio.get_running_loop().create_task(
+                    self._resume_when_drained(), name=f"chaos drain {self.direction}")
 
     def feed_eof(self) -> None:
         """The source ended (EOF, reset or error): its end, as in Toxiproxy."""
@@ -171,6 +176,7 @@ class Link:
     async def _resume_when_drained(self) -> None:
         with contextlib.suppress(ConnectionError):
             await self.destination.drain()
+        self._drainer = None
         self._resume()
 
     async def rechain(self, toxics: Sequence[Toxic]) -> None:

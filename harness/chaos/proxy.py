@@ -91,6 +91,7 @@ class ChaosProxy:
         self._running = False
         self._count = threading.Condition()
         self._lingering: set[Connection] = set()
+        self._accepting = False
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -311,18 +312,21 @@ class ChaosProxy:
 
     async def _listen(self) -> None:
         host, port = split_address(self.listen, what="listen")
+        self._accepting = True
         try:
             self._server = await asyncio.get_running_loop().create_server(
                 lambda: _ClientSide(self), host, port, reuse_address=True, backlog=1024,
                 family=socket.AF_INET6 if ":" in host else socket.AF_INET,
             )
         except OSError as error:
+            self._accepting = False
             raise ChaosError(
                 f"listen tcp {self.listen}: {error.strerror or error}") from None
         sockname = self._server.sockets[0].getsockname()
         self.listen = join_address(str(sockname[0]), int(sockname[1]))
 
     async def _unlisten(self, why: str, *, by_proxy: bool = True) -> None:
+        self._accepting = False
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -337,6 +341,9 @@ class ChaosProxy:
     def _accept(self, client: Side) -> None:
         """A client connected: open its attempt, then dial upstream before reading."""
         assert client.transport is not None
+        if not self._accepting:  # accepted just as the proxy stopped listening
+            client.transport.abort()
+            return
         peer = client.transport.get_extra_info("peername")
         attempt = self.recorder.open_attempt((str(peer[0]), int(peer[1])) if peer else None)
         connection = Connection(attempt, client, recorder=self.recorder, seed=self.seed,
@@ -385,10 +392,16 @@ class ChaosProxy:
                 sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
             self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
             await loop.sock_connect(sock, address)
-            _, side = await loop.create_connection(Side, sock=sock)
-            return side
         except BaseException:
             sock.close()
+            raise
+        # From here the transport owns the socket: a close of the connection while it is
+        # being made must not lose it, so it is shielded and aborted once made.
+        made = loop.create_task(loop.create_connection(Side, sock=sock))
+        try:
+            return (await asyncio.shield(made))[1]
+        except asyncio.CancelledError:
+            made.add_done_callback(_abort_made)
             raise
 
 
@@ -404,6 +417,11 @@ class _ClientSide(Side):
         assert self.transport is not None
         self.transport.pause_reading()
         self._proxy._accept(self)
+
+
+def _abort_made(made: asyncio.Task[tuple[asyncio.Transport, Side]]) -> None:
+    if not made.cancelled() and made.exception() is None:
+        made.result()[0].abort()
 
 
 def _is_loopback(host: str) -> bool:
