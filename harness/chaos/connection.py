@@ -44,6 +44,7 @@ class Side(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.link: Link | None = None
         self.lost = False
+        self.early: list[bytes] = []
         self._writable = asyncio.Event()
         self._writable.set()
         self.ended = False
@@ -51,10 +52,13 @@ class Side(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        transport.pause_reading()  # until its link starts
 
     def data_received(self, data: bytes) -> None:
         if self.link is not None:
             self.link.feed(data)
+        else:  # read before the link started (a loop that registered the reader anyway)
+            self.early.append(data)
 
     def eof_received(self) -> bool:
         self._end()
@@ -120,6 +124,9 @@ class Link:
         self.source.link = self
         if self.toxics:
             self._pipe()
+        for data in self.source.early:
+            self.feed(data)
+        self.source.early.clear()
         if self.source.ended:
             self.feed_eof()
         elif self.source.transport is not None and not self.source.lost:

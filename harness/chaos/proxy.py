@@ -406,7 +406,8 @@ class ChaosProxy:
 
 
 class _ClientSide(Side):
-    """The client's socket: nothing is read from it until the upstream is connected."""
+    """The client's socket: like every side, nothing is read from it until its link
+    starts, which is once the upstream is connected."""
 
     def __init__(self, proxy: ChaosProxy) -> None:
         super().__init__()
@@ -414,8 +415,6 @@ class _ClientSide(Side):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert self.transport is not None
-        self.transport.pause_reading()
         self._proxy._accept(self)
 
 
