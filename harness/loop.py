@@ -38,3 +38,22 @@ class LoopThread:
         if self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join()
+
+
+async def sleep_precisely(seconds: float) -> None:
+    """Sleep until ``seconds`` from now, to a fraction of a millisecond.
+
+    asyncio's timers fire up to a millisecond late (the selector waits in whole
+    milliseconds, rounded up), which a 200 ms delay fault would pass on to the client. So
+    sleep to 1.5 ms before the deadline, then yield to the loop until it is reached: the
+    other connections are still served meanwhile.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    if seconds > _COARSE_S:
+        await asyncio.sleep(seconds - _COARSE_S)
+    while loop.time() < deadline:
+        await asyncio.sleep(0)
+
+
+_COARSE_S = 0.0015

@@ -164,8 +164,21 @@ class Timeline:
         return "\n".join(f"+{self.seconds(t):.3f}s {line}" for t, line in rows)
 
 
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
+
+_Raw = tuple[int, EventKind, "str | bytes", dict[str, Any]]
+
+
+def printable(line: bytes) -> str:
+    """Bytes from the wire as readable text: invalid UTF-8 and control bytes as ``\\xNN``."""
+    return line.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
+
+
 class _AttemptLog:
-    __slots__ = ("closed_by", "end_ns", "events", "index", "peer", "start_ns")
+    """One attempt as it is written: raw tuples, turned into Events only when read, since
+    recording sits on the server's hot path and reading does not."""
+
+    __slots__ = ("built", "closed_by", "end_ns", "index", "peer", "raw", "start_ns")
 
     def __init__(self, index: int, peer: tuple[str, int] | None, start_ns: int) -> None:
         self.index = index
@@ -173,11 +186,16 @@ class _AttemptLog:
         self.start_ns = start_ns
         self.end_ns: int | None = None
         self.closed_by: CloseReason | None = None
-        self.events: list[Event] = []
+        self.raw: list[_Raw] = []
+        self.built: list[Event] = []
 
     def freeze(self) -> Attempt:
+        for t_ns, kind, text, data in self.raw[len(self.built):]:
+            self.built.append(Event(
+                t_ns, self.index, kind, printable(text) if isinstance(text, bytes) else text, data
+            ))
         return Attempt(
-            self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, tuple(self.events)
+            self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, tuple(self.built)
         )
 
 
@@ -197,6 +215,7 @@ class Recorder:
         self._messages: list[StoredMessage] = []
         self._upstream_ports: dict[int, int] = {}
         self._changed = threading.Condition(self._lock)
+        self._waiting = 0  # threads in wait_for: only then is a change worth announcing
 
     def now_ns(self) -> int:
         return self._clock()
@@ -207,8 +226,9 @@ class Recorder:
             index = len(self._attempts) + 1
             log = _AttemptLog(index, peer, self._clock())
             self._attempts[index] = log
-            log.events.append(Event(log.start_ns, index, "accept", str(peer) if peer else ""))
-            self._changed.notify_all()
+            log.raw.append((log.start_ns, "accept", str(peer) if peer else "", {}))
+            if self._waiting:
+                self._changed.notify_all()
             return index
 
     def bind_upstream_port(self, port: int, attempt: int) -> None:
@@ -226,13 +246,14 @@ class Recorder:
         return self.open_attempt(peer)
 
     def record(
-        self, attempt: int, kind: EventKind, text: str = "", **data: Any
+        self, attempt: int, kind: EventKind, text: str | bytes = "", **data: Any
     ) -> None:
-        """Append one event to an attempt, stamped now."""
+        """Append one event to an attempt, stamped now. ``text`` may be the raw bytes of a
+        line from the wire; they are made readable (``printable``) when read."""
         with self._lock:
-            log = self._attempts[attempt]
-            log.events.append(Event(self._clock(), attempt, kind, text, data))
-            self._changed.notify_all()
+            self._attempts[attempt].raw.append((self._clock(), kind, text, data))
+            if self._waiting:
+                self._changed.notify_all()
 
     def close_attempt(self, attempt: int, reason: CloseReason) -> None:
         """Mark an attempt closed; the first reason given wins."""
@@ -241,7 +262,8 @@ class Recorder:
             if log.end_ns is None:
                 log.end_ns = self._clock()
                 log.closed_by = reason
-                self._changed.notify_all()
+                if self._waiting:
+                    self._changed.notify_all()
 
     def store_message(
         self,
@@ -257,11 +279,12 @@ class Recorder:
                 attempt, self._clock(), mail_from, rcpt_tos, message_id, raw
             )
             self._messages.append(message)
-            self._attempts[attempt].events.append(
-                Event(message.t_ns, attempt, "message", message_id or "",
-                      {"size": message.size, "rcpt_to": list(rcpt_tos)})
+            self._attempts[attempt].raw.append(
+                (message.t_ns, "message", message_id or "",
+                 {"size": message.size, "rcpt_to": list(rcpt_tos)})
             )
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
             return message
 
     def wait_for(self, predicate: Callable[[Timeline], bool], timeout: float) -> Timeline:
@@ -271,14 +294,20 @@ class Recorder:
         """
         deadline = time.monotonic() + timeout
         with self._changed:
-            while True:
-                timeline = self._snapshot()
-                if predicate(timeline):
-                    return timeline
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"timeline did not reach the awaited state in {timeout}s")
-                self._changed.wait(remaining)
+            self._waiting += 1
+            try:
+                while True:
+                    timeline = self._snapshot()
+                    if predicate(timeline):
+                        return timeline
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(
+                            f"timeline did not reach the awaited state in {timeout}s"
+                        )
+                    self._changed.wait(remaining)
+            finally:
+                self._waiting -= 1
 
     def timeline(self) -> Timeline:
         """A frozen snapshot of everything recorded so far."""

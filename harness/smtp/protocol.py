@@ -28,6 +28,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from harness.loop import sleep_precisely
 from harness.replies import Reply
 from harness.smtp.faults.base import (
     CONTINUES,
@@ -52,14 +53,6 @@ _ADDRESS = re.compile(r"<([^>]*)>")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 _MAX_RECORDED_LINE = 1000
 _BODY_END = b"\r\n.\r\n"
-_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
-
-
-def printable(line: bytes) -> str:
-    """A received line as readable text: invalid UTF-8 and control bytes as ``\\xNN``."""
-    return line.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
-
-
 class SessionHost:
     """What the sessions of one server share: plan, recorder, open sessions, messages."""
 
@@ -254,31 +247,34 @@ class FaultySMTP(SMTP):
                 super().data_received(data)
 
     def _record_lines(self, data: bytes) -> None:
-        recorder, attempt = self._host.recorder, self.attempt
+        record, attempt, tls = self._host.recorder.record, self.attempt, self._tls_active
         start = 0
         while (end := data.find(b"\n", start)) != -1:
-            self._line += data[start:end + 1]
+            if self._line:  # the line began in an earlier read
+                self._line += data[start:end + 1]
+                line = bytes(self._line)
+                self._line.clear()
+            else:
+                line = data[start:end + 1]
             start = end + 1
-            line = bytes(self._line)
-            self._line.clear()
-            text = line.rstrip(b"\r\n")
-            recorder.record(
-                attempt, "command",
-                printable(text[:_MAX_RECORDED_LINE]),
-                bytes=len(line),
-                tls=self._tls_active,
-                **({"truncated": True} if len(text) > _MAX_RECORDED_LINE else {}),
-            )
+            text = line.rstrip(b"\r\n")  # bytes: made readable when the timeline is read
+            if len(text) > _MAX_RECORDED_LINE:
+                record(attempt, "command", text[:_MAX_RECORDED_LINE], bytes=len(line), tls=tls,
+                       truncated=True)
+            else:
+                record(attempt, "command", text, bytes=len(line), tls=tls)
         if start < len(data) and len(self._line) <= 2 * _MAX_RECORDED_LINE:
             self._line += data[start:]
 
     def _receive_body(self, data: bytes) -> bytes:
         """Count message content, fire ``body`` faults at their offsets; return what is
         left after the end-of-data marker (pipelined commands), to be read as lines."""
-        window = self._body_tail + data
-        marker = window.find(_BODY_END)
-        end = len(data) if marker == -1 else marker + len(_BODY_END) - len(self._body_tail)
-        content_end = end if marker == -1 else max(0, marker - len(self._body_tail) + 2)
+        end = self._end_of_data(data)
+        found = end != -1
+        if not found:
+            end = content_end = len(data)
+        else:  # the final ".\r\n" is not content; the CRLF before it is
+            content_end = max(0, end - 3)
         offset = self._body_bytes
         while self._body_faults and (after := self._body_faults[0][0].after_bytes) is not None:
             if after > offset + content_end:
@@ -288,17 +284,35 @@ class FaultySMTP(SMTP):
             if not self._discarding:
                 super().data_received(data[:cut])
             self._body_bytes = after
-            self._body_tail = (self._body_tail + data[:cut])[-len(_BODY_END) + 1:]
+            self._keep_tail(data[:cut])
             self._body_fault(fault, action, data[cut:])
             # a stalled session still counts what arrives, it only stops answering
             return self._receive_body(data[cut:]) if isinstance(action, Stall) else b""
         self._body_bytes = offset + content_end
-        self._body_tail = window[-len(_BODY_END) + 1:]
+        self._keep_tail(data[:end] if found else data)
         if not self._discarding:
-            super().data_received(data[:end])
-        if marker != -1:
+            super().data_received(data if not found else data[:end])
+        if found:
             self._record_body_end(complete=True)
-        return data[end:]
+            return data[end:]
+        return b""
+
+    def _end_of_data(self, data: bytes) -> int:
+        """The index just past ``CRLF.CRLF`` in ``data`` (which may start in the bytes
+        before it), or -1. Large chunks are searched once, never copied."""
+        tail = self._body_tail
+        across = (tail + data[:len(_BODY_END) - 1]).find(_BODY_END)
+        if across != -1:
+            return across + len(_BODY_END) - len(tail)
+        inside = data.find(_BODY_END)
+        return -1 if inside == -1 else inside + len(_BODY_END)
+
+    def _keep_tail(self, received: bytes) -> None:
+        """Remember the last bytes of content, where a marker split across reads begins."""
+        keep = len(_BODY_END) - 1
+        self._body_tail = (
+            received[-keep:] if len(received) >= keep else (self._body_tail + received)[-keep:]
+        )
 
     def _body_fault(self, fault: Fault, action: Action, rest: bytes) -> None:
         self._record_fault(fault, action, offset=self._body_bytes)
@@ -402,7 +416,7 @@ class FaultySMTP(SMTP):
         for fault, action in plan.consult(self._context(phase, argument)):
             self._record_fault(fault, action)
             if isinstance(action, Pause):
-                await asyncio.sleep(action.seconds)
+                await sleep_precisely(action.seconds)
             elif isinstance(action, EditCapabilities):
                 self._capability_edits.append(action)
             elif isinstance(action, Inject):
@@ -497,7 +511,7 @@ class FaultySMTP(SMTP):
             for fault, action in plan.consult(self._context("dot")):
                 self._record_fault(fault, action)
                 if isinstance(action, Pause):
-                    await asyncio.sleep(action.seconds)
+                    await sleep_precisely(action.seconds)
                 elif isinstance(action, StoreAndDisconnect):
                     self._store(envelope)
                     self.disconnect("server-close")
