@@ -22,7 +22,7 @@ from email.message import EmailMessage
 
 DEMO_COMMAND = (
     sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port", "{port}",
-    "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "2",
+    "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "3",
 )
 """How ``harness demo`` runs this client: every placeholder filled in by the harness."""
 

@@ -92,6 +92,8 @@ def send_trusting_buffered_replies(host: str, port: int, context: ssl.SSLContext
         if auth is not None:  # it picks the last mechanism offered
             tls.sendall(f"AUTH {auth.split()[-1]}\r\n".encode())
         tls.sendall(b"QUIT\r\n")
+        while tls.recv(4096):  # read to the server's close, so no reset loses our commands
+            pass
         tls.close()
         return capabilities
     finally:
