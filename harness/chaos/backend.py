@@ -28,7 +28,8 @@ import toxiproxy.exceptions
 
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.proxy import ChaosProxy, join_address, split_address
-from harness.chaos.toxic import Toxic
+from harness.chaos.toxic import Toxic, parse_attempts
+from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder, Timeline
 
 ENV_URL = "TOXIPROXY_URL"
@@ -57,13 +58,14 @@ def chaos_backend(
     *,
     recorder: Recorder | None = None,
     seed: int | None = None,
+    down: AttemptSpec | None = None,
     toxiproxy_url: str | None = None,
 ) -> ChaosBackend:
     """The embedded proxy, or a real Toxiproxy when a URL is given or in TOXIPROXY_URL."""
     url = toxiproxy_url or os.environ.get(ENV_URL)
     if url:
-        return ToxiproxyBackend(url, upstream, toxics, recorder=recorder)
-    return ChaosProxy(upstream, toxics, recorder=recorder, seed=seed)
+        return ToxiproxyBackend(url, upstream, toxics, recorder=recorder, down=down)
+    return ChaosProxy(upstream, toxics, recorder=recorder, seed=seed, down=down)
 
 
 _CLIENT_LOCK = threading.Lock()
@@ -111,8 +113,10 @@ class ToxiproxyBackend:
         name: str | None = None,
         listen: str = "127.0.0.1:0",
         recorder: Recorder | None = None,
+        down: AttemptSpec | None = None,
     ) -> None:
         self.url = url
+        self.down = None if down is None else parse_attempts(down, "down")
         self.upstream = upstream if isinstance(upstream, str) else join_address(*upstream)
         self.name = name or f"harness-{secrets.token_hex(4)}"
         self.listen = listen
@@ -165,7 +169,7 @@ class ToxiproxyBackend:
             self._proxy = server.create(upstream=self.upstream, name=self.name,
                                         listen=self.listen, enabled=True)
         self._install(self._attempt)
-        if any(str(t.selector) != "all" for t in self._toxics.values()):
+        if self.down is not None or any(str(t.selector) != "all" for t in self._toxics.values()):
             self._watcher = threading.Thread(target=self._watch, daemon=True,
                                              name=f"toxiproxy-switch {self.name}")
             self._watcher.start()
@@ -233,6 +237,8 @@ class ToxiproxyBackend:
         """Make the server's toxics those of ``attempt``: remove, then add, by name."""
         with self._lock:
             wanted = {n: t for n, t in self._toxics.items() if attempt in t.selector}
+            if self.down is not None and attempt in self.down:
+                wanted.update({t.name: t for t in _DOWN})
             proxy = self._running()
             with _client(self.url):
                 for name, toxic in list(self._installed.items()):
@@ -311,6 +317,16 @@ class ToxiproxyBackend:
             error.close()
             raise {400: InvalidToxic, 404: NotFound, 409: AlreadyExists}.get(
                 error.code, ChaosError)(message) from None
+
+
+# "Down" for an attempt on Toxiproxy: the first byte either way resets the connection.
+# Toxiproxy sets SO_LINGER 0 when such a toxic is present at connection start, so the
+# client sees an RST, as with the embedded proxy's reset at accept.
+_DOWN = (
+    Toxic(type="reset_peer", name="harness_down_downstream", attributes={"timeout": 0}),
+    Toxic(type="reset_peer", name="harness_down_upstream", stream="upstream",
+          attributes={"timeout": 0}),
+)
 
 
 def _counts(timeline: Timeline) -> tuple[int, int]:

@@ -20,10 +20,9 @@ from typing import Any, TypeVar
 
 from harness.chaos.connection import Connection, Side
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
-from harness.chaos.toxic import Toxic
-from harness.errors import InvalidFaultPlan
+from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
-from harness.smtp.faults.base import Attempts, AttemptSpec
+from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder, Timeline
 
 T = TypeVar("T")
@@ -71,10 +70,7 @@ class ChaosProxy:
         down: AttemptSpec | None = None,
     ) -> None:
         self.name = name
-        try:
-            self.down = None if down is None else Attempts.parse(down)
-        except InvalidFaultPlan as error:
-            raise InvalidToxic(f"down: {error}") from None
+        self.down = None if down is None else parse_attempts(down, "down")
         self.upstream = upstream if isinstance(upstream, str) else join_address(*upstream)
         split_address(self.upstream, what="upstream")
         self.listen = join_address(*split_address(listen, what="listen"))

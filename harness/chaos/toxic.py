@@ -66,10 +66,7 @@ class Toxic:
         object.__setattr__(self, "toxicity", float(self.toxicity))
         object.__setattr__(self, "behaviour", _behaviour(kind, self.name, self.attributes))
         object.__setattr__(self, "attributes", attributes_of(self.behaviour))
-        try:
-            object.__setattr__(self, "selector", Attempts.parse(self.attempts))
-        except InvalidFaultPlan as error:
-            raise InvalidToxic(f"{self.name}: {error}") from None
+        object.__setattr__(self, "selector", parse_attempts(self.attempts, self.name))
 
     @property
     def direction(self) -> str:
@@ -116,6 +113,14 @@ class Toxic:
             toxicity=1.0 if toxicity is None else toxicity,
             attempts=body.get("attempts", "all"),
         )
+
+
+def parse_attempts(spec: AttemptSpec, what: str) -> Attempts:
+    """``Attempts.parse``, with its error as an :class:`InvalidToxic` naming ``what``."""
+    try:
+        return Attempts.parse(spec)
+    except InvalidFaultPlan as error:
+        raise InvalidToxic(f"{what}: {error}") from None
 
 
 def attributes_of(behaviour: ToxicType) -> dict[str, int]:

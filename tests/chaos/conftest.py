@@ -15,6 +15,7 @@ import pytest
 from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.api import ToxiproxyAPI
 from harness.chaos.backend import ENV_URL, ChaosBackend, ToxiproxyBackend
+from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder
 from tests.chaos.upstream import EchoServer
 
@@ -62,13 +63,14 @@ def backend(
         url = request.getfixturevalue("api").url
     started: list[ChaosBackend] = []
 
-    def start(upstream: tuple[str, int], toxics: Iterable[Toxic] = ()) -> ChaosBackend:
+    def start(upstream: tuple[str, int], toxics: Iterable[Toxic] = (),
+              down: AttemptSpec | None = None) -> ChaosBackend:
         made: ChaosBackend
         if kind == "embedded":
-            made = ChaosProxy(upstream, toxics, recorder=recorder, seed=SEED)
+            made = ChaosProxy(upstream, toxics, recorder=recorder, seed=SEED, down=down)
         else:
             assert url is not None
-            made = ToxiproxyBackend(url, upstream, toxics, recorder=recorder)
+            made = ToxiproxyBackend(url, upstream, toxics, recorder=recorder, down=down)
         started.append(made.start())
         return made
 

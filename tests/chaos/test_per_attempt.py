@@ -97,3 +97,14 @@ def test_toxic_on_attempt_1_only(
         texts = [e.text for e in timeline.attempt(1).of_kind("toxic")]
         assert any(case.acted in text for text in texts), texts
         assert timeline.attempt(2).of_kind("toxic") == []
+
+
+def test_down_on_attempt_1_only(backend: BackendFactory, recorder: Recorder) -> None:
+    with FakeSMTPServer(recorder=recorder) as smtp:
+        proxy = backend((smtp.host, smtp.port), down=1)
+        assert disconnected(send_smtplib(proxy.host, proxy.port), 0.0)
+        next_attempt(proxy, 2)
+        assert send_smtplib(proxy.host, proxy.port) is None  # the control twin
+        timeline = settled(recorder, 2)
+    assert [m.attempt for m in timeline.messages] == [2]
+    assert timeline.attempt(1).commands == []
