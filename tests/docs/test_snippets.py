@@ -80,7 +80,7 @@ def test_harness_command_lines_parse(where: str, text: str) -> None:
         for command in re.split(r"\s*&&\s*", line):
             if not command.startswith("harness "):
                 continue
-            argv = shlex.split(command)[1:]
+            argv = shlex.split(command, comments=True)[1:]
             if "--" in argv:
                 argv = argv[:argv.index("--")]
             _parser().parse_args(argv)  # exits (a failure) on an unknown option
