@@ -17,7 +17,8 @@ host=$1 port=$2 tls=${3:-starttls} cafile=${4:-}
 attempts=${SEND_ATTEMPTS:-8} timeout=${SEND_TIMEOUT:-5}
 
 set -- --host="$host" --port="$port" --timeout="$timeout" --auth=off \
-    --from=app@example.org --tls-certcheck=on
+    --from=app@example.org --tls-certcheck=on \
+    --tls-priorities="NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:%PROFILE_MEDIUM"
 case $tls in
   starttls) set -- "$@" --tls=on --tls-starttls=on ;;  # --tls=on: no STARTTLS, no mail
   implicit) set -- "$@" --tls=on --tls-starttls=off ;;
@@ -62,7 +63,12 @@ while :; do
     echo "gave up after $attempts attempts" >&2
     exit 1
   fi
-  delay=$(awk -v n="$attempt" 'BEGIN { srand(); c = 0.2 * 2 ^ (n - 1); if (c > 10) c = 10; printf "%.3f", rand() * c }')
+  # full jitter: uniform(0, min(10, 0.2 * 2^(n-1))); awk's srand() alone seeds with the
+  # current second, which would give every attempt in that second the same draw (and
+  # mawk clamps large seeds: two random bytes are enough)
+  seed=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+  delay=$(awk -v n="$attempt" -v seed="$seed" \
+    'BEGIN { srand(seed); c = 0.2 * 2 ^ (n - 1); if (c > 10) c = 10; printf "%.3f", rand() * c }')
   echo "attempt $attempt failed (exit $status); retrying in ${delay}s" >&2
   sleep "$delay"
   attempt=$((attempt + 1))

@@ -58,6 +58,7 @@ SCENARIOS = {
     "cert-valid-starttls": "secure match=localhost",
     "cert-expired-starttls": "secure match=localhost",
     "starttls-stripped": "encrypt",
+    "banner-554": "may",
 }
 
 
@@ -177,6 +178,13 @@ def test_postfix_queue_retries_after_421_and_a_cut(relayed: dict[str, dict[str, 
     assert throttled["passed"], throttled["expectations"]
     assert len(throttled["attempts"]) >= 3
     assert relayed["reset-mid-data"]["passed"], relayed["reset-mid-data"]["expectations"]
+
+
+def test_postfix_bounces_a_554_greeting(relayed: dict[str, dict[str, Any]]) -> None:
+    """smtp_skip_5xx_greeting = no: Postfix's default would defer and retry."""
+    refused = relayed["banner-554"]
+    assert refused["passed"], refused["expectations"]
+    assert len(refused["attempts"]) == 1
 
 
 def test_postfix_tls_policy_refuses_bad_and_stripped(relayed: dict[str, dict[str, Any]]) -> None:
