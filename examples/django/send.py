@@ -1,4 +1,5 @@
-"""Send one message through Django's SMTP backend (settings.py beside this file).
+"""Send one message through Django's SMTP backend (settings.py beside this file), with
+up to SEND_ATTEMPTS attempts (default 8).
 
 Exit code: 0 delivered, 1 gave up after transient failures, 2 permanent failure.
 """
@@ -21,7 +22,7 @@ from mailer import Permanent, send_with_retries  # noqa: E402
 def main() -> int:
     message = EmailMessage("Welcome", "Hello from Django.\n", to=["user@example.org"])
     try:
-        attempt = send_with_retries(message)
+        attempt = send_with_retries(message, int(os.environ.get("SEND_ATTEMPTS", "8")))
     except Permanent as error:
         print(f"permanent failure: {error}", file=sys.stderr)
         return 2
