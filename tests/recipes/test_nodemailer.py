@@ -15,6 +15,7 @@ from tests.recipes.conftest import EXAMPLES, PLACEHOLDERS, failures, run_recipe,
 
 SEND = EXAMPLES / "nodemailer" / "send.js"
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
     pytest.mark.skipif(
         not (EXAMPLES / "nodemailer" / "node_modules" / "nodemailer").is_dir(),

@@ -18,6 +18,8 @@ from tests.recipes.conftest import (
     status,
 )
 
+pytestmark = pytest.mark.slow  # each runs a real client against real servers
+
 
 def test_smtplib_recipe_passes(tmp_path: Path) -> None:
     command = [PYTHON, str(EXAMPLES / "smtplib" / "send.py"), *PLACEHOLDERS, "--timeout", "2"]

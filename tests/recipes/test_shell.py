@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.recipes.conftest import EXAMPLES, REPRESENTATIVE, failures, require, run_recipe
+
+pytestmark = pytest.mark.slow
 
 
 def test_msmtp_recipe_passes(tmp_path: Path) -> None:
