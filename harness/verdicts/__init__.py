@@ -5,8 +5,8 @@ its level, status, a message for the developer and its evidence. Timing checks u
 timer noise that ``calibrate()`` measures at the start of a run.
 """
 
-from harness.verdicts.backoff import FittedPolicy
 from harness.verdicts.calibration import Calibration, calibrate
+from harness.verdicts.fitted import FittedPolicy
 from harness.verdicts.result import Result, Status
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations
 from harness.verdicts.verdict import Verdict, judge

@@ -8,9 +8,10 @@ from typing import Any
 
 from harness.timeline import Timeline
 from harness.verdicts import checks, tls
-from harness.verdicts.backoff import FittedPolicy, fit_policy, judge_backoff
+from harness.verdicts.backoff import judge_backoff
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import retries
+from harness.verdicts.fitted import FittedPolicy, fit_policy
 from harness.verdicts.result import Result, Status
 from harness.verdicts.spec import Expectations
 

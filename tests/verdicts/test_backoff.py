@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.verdicts.backoff import fit_policy, judge_backoff, support_s
+from harness.verdicts.backoff import judge_backoff, support_s
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import retries
+from harness.verdicts.fitted import fit_policy
 from harness.verdicts.result import Result
 from harness.verdicts.spec import BackoffPolicy
 from tests.verdicts.script import retry_series
