@@ -99,8 +99,10 @@ class Served:
 
         self.thread = threading.Thread(target=serve, name=f"serve {self.name}", daemon=True)
         self.thread.start()
-        if not self.console.serving.wait(15):
-            raise TimeoutError(f"{self.name} was not served within 15 s")
+
+    def wait_serving(self) -> None:
+        if not self.console.serving.wait(20):
+            raise TimeoutError(f"{self.name} was not served within 20 s")
 
     def result(self) -> dict[str, Any]:
         assert self.thread is not None
@@ -145,6 +147,8 @@ def relayed() -> Iterator[dict[str, dict[str, Any]]]:
     try:
         for one in served.values():
             one.start()
+        for one in served.values():  # all at once: each calibrates its timer first
+            one.wait_serving()
         submit_port = free_port()
         configure(directory, submit_port, str(certificate("valid").cafile), served)
         started = postfix(directory, "start")
