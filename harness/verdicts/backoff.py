@@ -296,7 +296,7 @@ def growth(
     if policy is not None:
         low, high = policy.factor * (1 - FACTOR_TOLERANCE), policy.factor * (1 + FACTOR_TOLERANCE)
         evidence["expected_factor"] = [round(low, 4), round(high, 4)]
-        if factor_hi < low or factor_lo > high:
+        if _robustly_outside(xs, ds, calibration.noise_s() + reaction, low, high):
             return Result(name, level, "failed", (
                 f"{seen.capitalize()}, even allowing for timer noise ({factor_lo:.2f}-"
                 f"{factor_hi:.2f}), against the declared factor {policy.factor:g}; multiply"
@@ -309,7 +309,8 @@ def growth(
     evidence["expected_factor"] = f">= {INCREASING_FACTOR}"
     if factor >= INCREASING_FACTOR:
         return Result(name, level, "passed", f"The client backs off: {seen}.", evidence)
-    if len(pre) >= 3 and factor_hi < INCREASING_FACTOR and _cv(ds) <= DETERMINISTIC_CV:
+    if (len(pre) >= 3 and _cv(ds) <= DETERMINISTIC_CV
+            and _robustly_outside(xs, ds, calibration.noise_s(), INCREASING_FACTOR, math.inf)):
         return Result(name, level, "failed", (
             f"The client does not back off: {seen} (at most {factor_hi:.2f} allowing for timer"
             f" noise); {RFC_RETRY} and every retry guide ask for growing delays, e.g. double"
@@ -334,6 +335,23 @@ def _slope_interval(
             lows.append(math.log(floor_j / ds[i]) / gap if floor_j > 0 else -math.inf)
             highs.append(math.log(ds[j] / floor_i) / gap if floor_i > 0 else math.inf)
     return median(lows), median(highs)
+
+
+def _robustly_outside(
+    xs: Sequence[float], ds: Sequence[float], margin_s: float, low: float, high: float
+) -> bool:
+    """True when the growth factor lies outside ``[low, high]`` whatever the noise, and
+    still does with any one retry left out: one stalled retry bends a line through three
+    or four points, so it alone must never fail growth. Needs three retries."""
+    if len(xs) < 3:
+        return False
+    for skip in range(len(xs)):
+        kept_x = [x for i, x in enumerate(xs) if i != skip]
+        kept_d = [d for i, d in enumerate(ds) if i != skip]
+        lo, hi = _slope_interval(kept_x, kept_d, margin_s)
+        if not (_exp(hi) < low or _exp(lo) > high):
+            return False
+    return True
 
 
 def _finite(x: float) -> float | None:

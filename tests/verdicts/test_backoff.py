@@ -145,6 +145,13 @@ def test_a_constant_reaction_time_does_not_fail_growth() -> None:
     assert r.evidence["reaction_s"] == pytest.approx(0.4)
 
 
+def test_one_stalled_retry_never_fails_growth() -> None:
+    # 0.1, 0.2, 0.4 doubled, but the first retry hit a 0.5 s stall of the machine
+    assert judged([0.6, 0.2, 0.4], NONE)["backoff.growth"].status == "inconclusive"
+    assert judged([0.1, 0.2, 1.6, 0.8], NONE)["backoff.growth"].status != "failed"
+    assert judged([1.0, 1.0], NONE)["backoff.growth"].status == "inconclusive"
+
+
 def test_growth_is_inconclusive_when_delays_drown_in_slack() -> None:
     assert judged([0.1, 0.1, 0.1], NONE)["backoff.growth"].status == "inconclusive"
 

@@ -151,3 +151,18 @@ def test_closing_after_a_421_to_mail_passes(calibration: Calibration) -> None:
     result = verdict.result("closes-after-421")
     assert result.status == "passed"
     assert result.evidence["attempts_with_421"] == [1]
+
+
+def test_a_doubling_sender_passes_the_declared_and_the_generic_backoff(
+    calibration: Calibration,
+) -> None:
+    sender = Sender(lambda n: 0.1 * 2 ** (n - 1))
+    timeline, code = run(sender, busy("1-3"))
+    declared = judge(timeline, Expectations(backoff=DOUBLING, delivered="once"),
+                     calibration=calibration, client_exit=code)
+    assert declared.passed, str(declared)
+    assert declared.result("backoff.floor").status == "passed"
+    generic = judge(timeline, Expectations(backoff="increasing"), calibration=calibration)
+    # a stall of the machine on one retry may leave growth undecided, never failed
+    assert generic.result("backoff.growth").status in ("passed", "inconclusive")
+    assert generic.result("backoff.floor").status == "passed"
