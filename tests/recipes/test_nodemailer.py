@@ -28,9 +28,11 @@ COMMAND = ["node", str(SEND), *PLACEHOLDERS, "--timeout", "2"]
 
 def test_nodemailer_recipe_passes(tmp_path: Path) -> None:
     scenarios = ["no-fault", "banner-421-throttle", "reset-mid-data", "cert-expired-starttls",
-                 "cert-expired-implicit", "cert-weak-key-implicit", "starttls-502", "rcpt-550"]
+                 "cert-expired-implicit", "cert-weak-key-implicit", "starttls-502", "rcpt-550",
+                 "store-then-drop"]
     results = run_recipe(tmp_path, scenarios, COMMAND)
     assert failures(results) == {}
+    assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
     assert len(results["banner-421-throttle"]["attempts"]) == 3
 
 

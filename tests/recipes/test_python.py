@@ -23,10 +23,13 @@ pytestmark = pytest.mark.slow  # each runs a real client against real servers
 
 def test_smtplib_recipe_passes(tmp_path: Path) -> None:
     command = [PYTHON, str(EXAMPLES / "smtplib" / "send.py"), *PLACEHOLDERS, "--timeout", "2"]
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "dot-554"], command)
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, "dot-554", "store-then-drop"], command)
     assert failures(results) == {}
     assert len(results["banner-421-throttle"]["attempts"]) == 3
     assert results["dot-554"]["client"]["exit_code"] == 2  # permanent: not retried
+    # the retry after the unacknowledged DATA is the same message: one Message-ID
+    copies = {m["message_id"] for m in results["store-then-drop"]["messages"]}
+    assert len(copies) == 1
 
 
 def test_aiosmtplib_recipe_passes(tmp_path: Path) -> None:
@@ -58,8 +61,9 @@ def django_command(timeout: str) -> list[str]:
 
 @DJANGO
 def test_django_recipe_passes(tmp_path: Path) -> None:
-    results = run_recipe(tmp_path, REPRESENTATIVE, django_command("2"))
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, "store-then-drop"], django_command("2"))
     assert failures(results) == {}
+    assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
 
 
 @DJANGO

@@ -18,8 +18,10 @@ def test_msmtp_recipe_passes(tmp_path: Path) -> None:
     require("msmtp")
     command = ["sh", str(EXAMPLES / "msmtp" / "send.sh"), "{host}", "{port}", "{tls}",
                "{cafile}"]
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "dot-451", "dot-554"], command)
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, "dot-451", "dot-554", "store-then-drop"],
+                         command)
     assert failures(results) == {}
+    assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
     assert results["dot-554"]["client"]["exit_code"] == 2
 
 
