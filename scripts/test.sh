@@ -20,7 +20,8 @@ fi
 # instance is neither set up nor started: the tests run one of their own on loopback.
 if ! { command -v msmtp && { command -v postfix || [ -x /usr/sbin/postfix ]; }; } >/dev/null 2>&1 \
     && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  echo "postfix postfix/main_mailer_type select No configuration" \
+    | debconf-set-selections 2>/dev/null || true
   apt-get update -qq >/dev/null \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq msmtp postfix >/dev/null \
     || echo "warning: could not install msmtp and postfix; their tests will be skipped" >&2
