@@ -55,7 +55,8 @@ def serve_scenario(
     reason = "time limit reached"
     with serve(scenario, seed=seed, recorder=recorder, host=host, port=port) as (target, _, s):
         run_seed = s
-        print(f"serving {scenario.name} on {target.host}:{target.port} (tls: {target.tls});"
+        trust = f", CA file {target.cafile}" if target.cafile else ""
+        print(f"serving {scenario.name} on {target.host}:{target.port} (tls: {target.tls}{trust});"
               f" stops when decided, after {timeout_s:g}s, or on Ctrl-C", file=out, flush=True)
         try:
             while (remaining := started + timeout_s - time.monotonic()) > 0:

@@ -159,6 +159,7 @@ class FaultySMTP(SMTP):
         self._tls_active = False
         self._in_limbo = False  # between STARTTLS and a handshake that will not happen
         self._capability_edits: list[EditCapabilities] = []
+        self._starttls_hidden = False  # a fault took STARTTLS out of the EHLO reply
         self._inject: tuple[str, ...] = ()
 
     # -- the attempt's life -------------------------------------------------------------
@@ -550,6 +551,8 @@ class FaultySMTP(SMTP):
         """The EHLO reply after this attempt's capability faults; records what was offered."""
         edits, self._capability_edits = self._capability_edits, []
         lines = edit_capabilities(responses, edits) if edits else responses
+        if any("STARTTLS" in (word.upper() for word in edit.remove) for edit in edits):
+            self._starttls_hidden = True
         if self._host.tls.mode != "none" or edits:
             offered = [line[4:].split(" ")[0].upper() for line in lines[1:]]
             self._host.recorder.record(
@@ -568,6 +571,9 @@ class FaultySMTP(SMTP):
             return
         if self._host.tls.mode != "starttls":
             await self.push("454 4.7.0 TLS not available")
+            return
+        if self._starttls_hidden:  # as the attacker who stripped it would answer
+            await self.push("502 5.5.1 Command not implemented")
             return
         # Written in one go, and reading paused before anything can interleave: the next
         # bytes on the wire must go to the TLS layer, not to the command reader.

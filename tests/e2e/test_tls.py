@@ -313,3 +313,12 @@ def test_tls_check_catches_the_broken_client_and_passes_the_correct_one(
     run_client(server, broken if client == "broken" else correct)
     result = check(settled(server, attempts=len(server.timeline.attempts) or 1))
     assert result.status == ("failed" if client == "broken" else "passed"), result.detail
+
+
+def test_starttls_sent_anyway_after_stripping_is_refused(smtp_server: ServerFactory) -> None:
+    server = smtp_server([faults.StripStartTLS(attempts=1)], tls="starttls")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.ehlo()
+        assert not client.has_extn("starttls")
+        assert client.docmd("STARTTLS")[0] == 502  # the attacker does not let it through
+    assert run_client(server, tls_clients.send_starttls) is None  # control twin: attempt 2

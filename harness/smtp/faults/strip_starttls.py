@@ -13,7 +13,8 @@ from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultConte
 
 @dataclass(frozen=True, kw_only=True)
 class StripStartTLS(Fault):
-    """At ``ehlo`` before TLS: leave STARTTLS out of the capability list."""
+    """At ``ehlo`` before TLS: leave STARTTLS out of the capability list; a STARTTLS sent
+    anyway gets ``502``, as from the attacker who stripped it."""
 
     at: Phase = "ehlo"
 
