@@ -1,47 +1,39 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run them.
 #
-# Python packages come from PyPI; real non-Python SMTP clients used by the end-to-end
-# tests (swaks, msmtp and Postfix from Debian, nodemailer from npm) are installed when
-# this runs as root with apt-get / npm available, and the tests that need them skip
-# otherwise.
+# Python packages come from PyPI; the real non-Python clients of the end-to-end tests
+# (Debian's swaks, msmtp, Postfix and Chromium; nodemailer from npm) are installed when this
+# runs as root with apt-get, or npm, available; the tests that need them skip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-if ! command -v swaks >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
-    && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq swaks >/dev/null \
-    || echo "warning: could not install swaks; its tests will be skipped" >&2
-fi
-
-# msmtp and Postfix (Debian's) for the recipe tests; Postfix unconfigured, so the system's
-# instance is neither set up nor started: the tests run one of their own on loopback.
-if ! { command -v msmtp && { command -v postfix || [ -x /usr/sbin/postfix ]; }; } >/dev/null 2>&1 \
-    && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "postfix postfix/main_mailer_type select No configuration" \
-    | debconf-set-selections 2>/dev/null || true
-  apt-get update -qq >/dev/null \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq msmtp postfix >/dev/null \
-    || echo "warning: could not install msmtp and postfix; their tests will be skipped" >&2
+# Debian's packages for the real-client tests: swaks, msmtp and Postfix (unconfigured, so
+# the system's instance is neither set up nor started: the tests run their own on
+# loopback) and headless Chromium, which renders the HTML report.
+missing=()
+command -v swaks >/dev/null 2>&1 || missing+=(swaks)
+command -v msmtp >/dev/null 2>&1 || missing+=(msmtp)
+command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "postfix postfix/main_mailer_type select No configuration" \
+      | debconf-set-selections 2>/dev/null || true
+    { apt-get update -qq >/dev/null \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+      || echo "warning: could not install ${missing[*]}; their tests will be skipped" >&2
+  else
+    echo "warning: ${missing[*]} not found (installed here only as root with apt-get);" \
+      "their tests will be skipped" >&2
+  fi
 fi
 
 # nodemailer (npm's) for its recipe test, from the committed package-lock.json
 if command -v npm >/dev/null 2>&1 && [ ! -d examples/nodemailer/node_modules/nodemailer ]; then
   (cd examples/nodemailer && timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || echo "warning: could not install nodemailer; its tests will be skipped" >&2
-fi
-
-# headless Chromium (Debian's package) renders the HTML report in its tests
-if ! command -v chromium >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null \
-      || echo "warning: could not install chromium; the HTML rendering tests will be skipped" >&2
-  else
-    echo "warning: chromium not found (installed here only as root with apt-get);" \
-      "the HTML rendering tests will be skipped" >&2
-  fi
 fi
 
 set +e
