@@ -17,6 +17,7 @@ import argparse
 import time
 from collections.abc import Sequence
 
+from benchmarks._figures import Figure
 from harness.batch import resolve, run_batch
 from harness.examples.client import DEMO_COMMAND
 from harness.run import RunResult
@@ -37,6 +38,20 @@ def measure(jobs: int) -> tuple[float, list[RunResult]]:
     started = time.monotonic()
     results = run_batch(scenarios, DEMO_COMMAND, jobs=jobs, calibration=calibration)
     return time.monotonic() - started, results
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """Catalogue wall time against its floor, for ``python -m benchmarks``."""
+    found = []
+    for jobs in ([8] if quick else [1, 8]):
+        wall, results = measure(jobs)
+        spans = [span_s(r) for r in results]
+        floor = sum(spans) if jobs == 1 else max(sum(spans) / jobs, max(spans))
+        found.append(Figure(
+            "catalogue", f"{len(results)} scenarios, -j {jobs} ({sum(r.passed for r in results)}"
+            " passed)", f"{wall:.1f} s", f"{floor:.1f} s floor", wall / floor,
+        ))
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

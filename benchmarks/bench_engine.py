@@ -41,6 +41,7 @@ from typing import Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from benchmarks._figures import Figure, table
 from harness import faults
 from harness.faults import Phase
 from harness.smtp.server import FakeSMTPServer
@@ -344,28 +345,23 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if unit == "msg/s" else f"{value:.2f} {unit}"
 
 
-def table(rows: Sequence[Row]) -> str:
-    header = ("figure", "harness", "reference", "ratio", "target", "")
-    lines = [header] + [
-        (
-            row.figure,
-            _number(row.harness, row.unit),
-            _number(row.reference, row.unit),
-            "" if row.ratio is None else f"{row.ratio:.3f}",
-            row.target,
-            {True: "met", False: "MISSED", None: ""}[row.met],
-        )
+def as_figures(rows: Sequence[Row]) -> list[Figure]:
+    return [
+        Figure("engine", row.figure, _number(row.harness, row.unit),
+               _number(row.reference, row.unit), row.ratio, row.target, row.met)
         for row in rows
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for n, line in enumerate(lines):
-        cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:4], widths[1:4])]
-        cells += [line[4].ljust(widths[4]), line[5]]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("-" * len(out[0]))
-    return "\n".join(out)
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """Every engine figure, for ``python -m benchmarks``."""
+    rounds, messages, connections, runs, cycles = (
+        (2, 200, 50, 40, 40) if quick else (16, 500, 125, 200, 200)
+    )
+    rows = throughput(rounds, messages, connections)
+    for phase in ("banner", "mail"):
+        rows += delay_accuracy(phase, runs, stagger=0.01)
+    return as_figures(rows + start_stop(cycles))
 
 
 def machine() -> str:
@@ -420,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nEngine: {where}")
     print(f"rounds={args.rounds} messages={args.messages} connections={args.connections}"
           f" runs={args.runs} cycles={args.cycles}")
-    print(table(rows))
+    print(table(as_figures(rows), with_area=False))
     return 0
 
 

@@ -33,6 +33,7 @@ from contextlib import AbstractContextManager, contextmanager
 from importlib.metadata import version
 from typing import TypedDict, cast
 
+from benchmarks._figures import Figure
 from harness.loop import LoopThread
 from harness.smtp.server import FakeSMTPServer
 from harness.tls import catalogue, certificate, names
@@ -243,6 +244,27 @@ def handshake_report(rates: dict[tuple[str, int], list[float] | str]) -> str:
         rows.append([name, str(level), f"{rate:,.0f}/s", "" if ratio is None else f"{ratio:.3f}",
                      ""])  # fmt: skip
     return table(["server (valid certificate)", "in flight", "handshakes", "ratio", "note"], rows)
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """The TLS figures for ``python -m benchmarks``: catalogue build, cold and warm, and
+    handshakes per second of the fake server against bare asyncio + ssl."""
+    processes, lookups, rounds, count = (2, 2000, 1, 200) if quick else (10, 20000, 5, 1000)
+    builds = [run["build"] for run in cold_builds(processes)]
+    lookup, _ = warm_lookup(lookups)
+    found = [
+        Figure("tls", "catalogue build, cold (median)", _ms(statistics.median(builds))),
+        Figure("tls", "catalogue, warm (12 cached lookups)", f"{lookup * len(names()):.1f} µs"),
+    ]
+    rates = handshake_rates(rounds, count, 16)
+    for level in (1, 16):
+        fake, bare = rates.get(("fake SMTP, implicit TLS", level)), rates.get(("asyncio + ssl",
+                                                                                level))
+        if isinstance(fake, list) and isinstance(bare, list):
+            ours, theirs = statistics.median(fake), statistics.median(bare)
+            found.append(Figure("tls", f"handshakes/s, {level} in flight", f"{ours:,.0f}/s",
+                                f"{theirs:,.0f}/s", ours / theirs))
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

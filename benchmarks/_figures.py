@@ -1,0 +1,39 @@
+"""One figure of one benchmark, and the table every benchmark prints them in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured value beside its reference measured in the same run.
+
+    ``ratio`` is harness / reference; ``met`` says whether ``target`` was reached (None
+    when the figure has no target).
+    """
+
+    area: str
+    name: str
+    harness: str
+    reference: str = ""
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def table(figures: Sequence[Figure], *, with_area: bool = True) -> str:
+    header = ["area", "figure", "harness", "reference", "ratio", "target", ""]
+    rows = [header] + [
+        [f.area, f.name, f.harness, f.reference, "" if f.ratio is None else f"{f.ratio:.3f}",
+         f.target, {True: "met", False: "MISSED", None: ""}[f.met]]
+        for f in figures
+    ]
+    if not with_area:
+        rows = [row[1:] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
