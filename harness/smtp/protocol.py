@@ -354,22 +354,27 @@ class FaultySMTP(SMTP):
                 return
             if await self._faults("banner"):
                 return
-        line = status
-        final = self._record_reply_line(line)
-        if line.startswith("354"):
+        final = self._record_reply_line(status)
+        code = status[:3]
+        if code == "354":
             self._start_body()
         await super().push(status)
-        if final and (self._close_after_reply or line.startswith("421")):
+        if final and (self._close_after_reply or code == "421"):
             self.disconnect("server-close")
 
     def _record_reply_line(self, line: str) -> bool:
         """Collect a reply's lines; record it once complete. True on its final line."""
-        self._reply_lines.append(line)
-        if len(line) > 3 and line[3] == "-":
+        if line[3:4] == "-":
+            self._reply_lines.append(line)
             return False
-        lines, self._reply_lines = self._reply_lines, []
-        code = int(line[:3]) if line[:3].isdigit() else 0
-        self._host.recorder.record(self.attempt, "reply", "\n".join(lines), code=code)
+        if self._reply_lines:
+            self._reply_lines.append(line)
+            text, self._reply_lines = "\n".join(self._reply_lines), []
+        else:
+            text = line
+        code = line[:3]
+        self._host.recorder.record(self.attempt, "reply", text,
+                                   code=int(code) if code.isdigit() else 0)
         return True
 
     def _start_body(self) -> None:
