@@ -18,8 +18,9 @@ from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from harness.chaos.connection import Connection, Side
+from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
+from harness.chaos.link import Side
 from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
 from harness.smtp.faults.base import AttemptSpec
@@ -87,6 +88,7 @@ class ChaosProxy:
         self._running = False
         self._count = threading.Condition()
         self._lingering: set[Connection] = set()
+        self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
         self._accepting = False
 
     def __repr__(self) -> str:
@@ -178,6 +180,15 @@ class ChaosProxy:
     async def stop_async(self) -> None:
         if self._running:
             await self._unlisten("proxy stopped", by_proxy=False)
+            # A connection being accepted or dialled as the listener closed has a socket
+            # no connection holds yet: give those loop turns to show up, and drop them.
+            for turn in range(100):
+                for side in list(self._sides):
+                    if side.transport is not None:
+                        side.transport.abort()
+                if turn >= 3 and not self._sides:
+                    break
+                await asyncio.sleep(0)
             self._running = False
 
     def __enter__(self) -> ChaosProxy:
@@ -393,7 +404,7 @@ class ChaosProxy:
             raise
         # From here the transport owns the socket: a close of the connection while it is
         # being made must not lose it, so it is shielded and aborted once made.
-        made = loop.create_task(loop.create_connection(Side, sock=sock))
+        made = loop.create_task(loop.create_connection(lambda: Side(self._sides), sock=sock))
         try:
             return (await asyncio.shield(made))[1]
         except asyncio.CancelledError:
@@ -406,7 +417,7 @@ class _ClientSide(Side):
     starts, which is once the upstream is connected."""
 
     def __init__(self, proxy: ChaosProxy) -> None:
-        super().__init__()
+        super().__init__(proxy._sides)
         self._proxy = proxy
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -36,7 +36,7 @@ def toxic(type: str, stream: str = "downstream", **attributes: int) -> Toxic:
 def test_no_toxic_passes_bytes_quickly(backend: BackendFactory, echo: EchoServer) -> None:
     proxy = backend(echo.address)
     with connect(proxy.host, proxy.port) as sock:
-        assert round_trip(sock) < 0.15
+        assert round_trip(sock) < 0.5
         payload = bytes(range(256)) * 400
         sock.sendall(payload)
         assert read_until(sock, len(payload))[0] == payload
@@ -104,12 +104,12 @@ def test_bandwidth_rate_upstream_limits_what_the_server_gets(
 
 
 def test_slow_close_delays_the_close(backend: BackendFactory, echo: EchoServer) -> None:
-    proxy = backend(echo.address, [toxic("slow_close", delay=400)])
+    proxy = backend(echo.address, [toxic("slow_close", delay=1000)])
     with connect(proxy.host, proxy.port) as sock:
         sock.sendall(b"bye\n")  # the upstream closes at once
         got = read_to_end(sock)
     assert got.end == "eof"
-    assert 0.4 - SLACK <= got.at < 4.0
+    assert 1.0 - SLACK <= got.at < 6.0
 
 
 def test_control_close_is_immediate(backend: BackendFactory, echo: EchoServer) -> None:
@@ -118,7 +118,7 @@ def test_control_close_is_immediate(backend: BackendFactory, echo: EchoServer) -
         sock.sendall(b"bye\n")
         got = read_to_end(sock)
     assert got.end == "eof"
-    assert got.at < 0.4
+    assert got.at < 1.0
 
 
 # -- timeout ---------------------------------------------------------------------------
@@ -190,14 +190,14 @@ def test_slicer_average_size_splits_into_pieces(
 
 
 def test_slicer_delay_waits_after_each_piece(backend: BackendFactory, echo: EchoServer) -> None:
-    # 200 bytes in pieces of at most 10 (average 8, variation 2): >= 20 pieces of 10 ms.
+    # 200 bytes in pieces of at most 10 (average 8, variation 2): >= 20 pieces of 25 ms.
     proxy = backend(echo.address,
-                    [toxic("slicer", average_size=8, size_variation=2, delay=10_000)])
+                    [toxic("slicer", average_size=8, size_variation=2, delay=25_000)])
     with connect(proxy.host, proxy.port) as sock:
         sock.sendall(b"z" * 200)
         data, took = read_until(sock, 200)
     assert data == b"z" * 200
-    assert 0.19 - SLACK <= took < 5.0
+    assert 0.5 - SLACK <= took < 10.0
 
 
 def test_control_200_bytes_arrive_quickly(backend: BackendFactory, echo: EchoServer) -> None:
@@ -206,7 +206,7 @@ def test_control_200_bytes_arrive_quickly(backend: BackendFactory, echo: EchoSer
         sock.sendall(b"z" * 200)
         data, took = read_until(sock, 200)
     assert data == b"z" * 200
-    assert took < 0.19
+    assert took < 0.5
 
 
 # -- limit_data ------------------------------------------------------------------------
@@ -242,9 +242,9 @@ def test_limit_data_bytes_cuts_upstream_at_the_offset(
 
 def test_toxicity_zero_never_applies(backend: BackendFactory, echo: EchoServer) -> None:
     proxy = backend(echo.address,
-                    [Toxic(type="latency", attributes={"latency": 300}, toxicity=0.0)])
+                    [Toxic(type="latency", attributes={"latency": 1000}, toxicity=0.0)])
     with connect(proxy.host, proxy.port) as sock:
-        assert round_trip(sock) < 0.3
+        assert round_trip(sock) < 1.0
 
 
 def test_toxic_added_to_a_live_connection_applies_at_once(
@@ -252,11 +252,11 @@ def test_toxic_added_to_a_live_connection_applies_at_once(
 ) -> None:
     proxy = backend(echo.address)
     with connect(proxy.host, proxy.port) as sock:
-        assert round_trip(sock) < 0.2
-        proxy.add_toxic(toxic("latency", latency=200))
-        assert round_trip(sock) >= 0.2 - SLACK
+        assert round_trip(sock) < 0.5
+        proxy.add_toxic(toxic("latency", latency=500))
+        assert round_trip(sock) >= 0.5 - SLACK
         proxy.update_toxic("latency_downstream", {"latency": 0})
-        assert round_trip(sock) < 0.2
+        assert round_trip(sock) < 0.5
 
 
 def test_disabled_proxy_refuses_then_serves_on_the_same_port(

@@ -37,6 +37,7 @@ class Case:
     check: Callable[[Exception | None, float], bool]  # (error, seconds) of attempt 1
     acted: str  # what the timeline says the toxic did on attempt 1
     session: str = "smtplib"
+    slower: bool = True  # attempt 1 took longer than its control twin
 
 
 def ok_slower_than(seconds: float) -> Callable[[Exception | None, float], bool]:
@@ -57,15 +58,15 @@ CASES = {
                        session="quit"),
     "timeout": Case(Toxic(type="timeout", attributes={"timeout": 0}, attempts=1),
                     lambda error, took: disconnected(error, took) and "timed out" in str(error),
-                    "dropping data"),
+                    "dropping data", slower=False),
     "reset_peer": Case(Toxic(type="reset_peer", attributes={"timeout": 0}, attempts=1),
-                       disconnected, "RST sent"),
+                       disconnected, "RST sent", slower=False),
     "slicer": Case(Toxic(type="slicer", attributes={"average_size": 2, "delay": 1000},
                          attempts=1), ok_slower_than(0.1), "slicing into"),
     "limit_data": Case(Toxic(type="limit_data", stream="upstream",
                              attributes={"bytes": 10_000}, attempts=1), disconnected,
-                       "bytes cut at offset 10000"),
-    "noop": Case(Toxic(type="noop", attempts=1), ok_slower_than(0.0), "active"),
+                       "bytes cut at offset 10000", slower=False),
+    "noop": Case(Toxic(type="noop", attempts=1), ok_slower_than(0.0), "active", slower=False),
 }
 
 
@@ -89,7 +90,8 @@ def test_toxic_on_attempt_1_only(
         next_attempt(proxy, 2)
         control_error, control_took = run_session(case, proxy.host, proxy.port)
         assert control_error is None
-        assert control_took < 0.45
+        if case.slower:
+            assert control_took < took
         timeline = settled(recorder, 2)
     if getattr(backend, "kind", "") == "embedded":
         active = [e for e in timeline.attempt(1).of_kind("toxic") if e.text.endswith("active")]

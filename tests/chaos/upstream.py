@@ -2,77 +2,89 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
 import time
 from dataclasses import dataclass
 
-from harness.loop import LoopThread
-
 
 class EchoServer:
     """Echoes what it reads; sends ``greeting`` on connect; closes (FIN) on ``bye\\n``.
 
-    Keeps what each connection received, so a test can see what crossed the proxy.
+    Keeps what each connection received, so a test can see what crossed the proxy. Plain
+    threads and blocking sockets, so it shares nothing with the event loops under test,
+    and stopping it closes every socket it accepted.
     """
 
     def __init__(self, greeting: bytes = b"") -> None:
         self.greeting = greeting
         self.received: list[bytearray] = []
-        self._thread = LoopThread("echo-upstream")
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._finished = 0
-        self._changed = threading.Condition()
-        self.address = self._thread.call(self._open())
+        self.finished = 0
+        self.changed = threading.Condition()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._conns: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        name = self._listener.getsockname()
+        self.address: tuple[str, int] = (str(name[0]), int(name[1]))
+        self._spawn(self._accept)
 
-    async def _open(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        name = self._server.sockets[0].getsockname()
-        return str(name[0]), int(name[1])
+    def _spawn(self, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
+        self._threads.append(thread)
+        thread.start()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        got = bytearray()
-        self.received.append(got)
-        self._writers.add(writer)
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # the listener was closed: stopping
+            with self.changed:
+                if self._stopping:
+                    conn.close()
+                    return
+                self._conns.add(conn)
+                got = bytearray()
+                self.received.append(got)
+            self._spawn(self._serve, conn, got)
+
+    def _serve(self, conn: socket.socket, got: bytearray) -> None:
         try:
             if self.greeting:
-                writer.write(self.greeting)
-            while data := await reader.read(65536):
+                conn.sendall(self.greeting)
+            while data := conn.recv(65536):
                 got += data
                 if got.endswith(b"bye\n"):
                     break
-                writer.write(data)
-                await writer.drain()
+                conn.sendall(data)
         except OSError:
             pass
         finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            with self._changed:
-                self._finished += 1
-                self._changed.notify_all()
+            with self.changed:
+                self._conns.discard(conn)
+                conn.close()
+                self.finished += 1
+                self.changed.notify_all()
 
     def wait_finished(self, count: int, timeout: float = 10.0) -> None:
         """Block until ``count`` connections have ended here (what they sent is in)."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: self._finished >= count, timeout):
-                raise TimeoutError(f"{self._finished} connections ended, not {count}")
-
-    async def _close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.finished >= count, timeout):
+                raise TimeoutError(f"{self.finished} connections ended, not {count}")
 
     def stop(self) -> None:
-        self._thread.call(self._close())
-        self._thread.stop()
+        with self.changed:
+            self._stopping = True
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)  # wakes its thread, which closes it
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
+        self._listener.close()
+        for thread in self._threads:
+            thread.join(10)
 
 
 @dataclass
