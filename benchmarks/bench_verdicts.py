@@ -22,6 +22,7 @@ slack of 50 ms + 10 % (no calibration, no noise band, no reaction allowance) wou
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import platform
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--power", type=int, default=20,
                         help="runs of each broken sender (0: skip)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="write every verdict, one JSON object a line, to PATH")
     args = parser.parse_args(argv)
 
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()},"
@@ -162,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                 power[name].append(one_run(args.seed + i, args.faults, args.samples,
                                            _broken_sender(delay)))
             print(f"  {name}: {args.power} runs", file=sys.stderr)
+
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            for sender, group in [("correct", runs), *power.items()]:
+                for run in group:
+                    out.write(json.dumps({"sender": sender, **run.verdict.to_dict()}) + "\n")
 
     false_fails = [r for r in runs if "failed" in r.backoff]
     inconclusive = [r for r in runs if "inconclusive" in r.backoff]

@@ -65,13 +65,13 @@ class Calibration:
     def upper_status(self, observed_s: float, bound_s: float, allowance_s: float = 0.0) -> Status:
         """Judge ``observed_s <= bound_s`` as an upper bound. ``allowance_s`` is time the
         bound does not cover but the observation includes (the client's own per-attempt
-        work); it is slowed down by load like the timers, so it joins the slack. Within
-        the slack the bound holds; within twice the slack, or where noise dominates the
-        bound, it is undecidable; beyond, it fails."""
-        slack = self.slack_s(bound_s) + max(allowance_s, 0.0)
-        if observed_s <= bound_s + slack:
+        work, as measured in the run). Within the slack the bound holds; within twice the
+        slack, or where noise dominates the bound, it is undecidable; beyond, it fails."""
+        slack = self.slack_s(bound_s)
+        excess = observed_s - bound_s - max(allowance_s, 0.0)
+        if excess <= slack:
             return "passed"
-        if observed_s <= bound_s + 2 * slack or self.noise_dominates(bound_s):
+        if excess <= 2 * slack or self.noise_dominates(bound_s):
             return "inconclusive"
         return "failed"
 

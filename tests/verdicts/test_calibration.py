@@ -23,6 +23,9 @@ def test_upper_status_passes_within_slack_is_inconclusive_in_the_band_fails_beyo
     assert cal.upper_status(1.2, 1.0) == "inconclusive"
     assert cal.upper_status(1.31, 1.0) == "failed"
     assert cal.upper_status(1.31, 1.0, allowance_s=0.05) == "inconclusive"
+    # the allowance is added once, the band is twice the slack
+    assert cal.upper_status(1.81, 1.0, allowance_s=0.5) == "failed"
+    assert cal.upper_status(1.64, 1.0, allowance_s=0.5) == "passed"
 
 
 def test_upper_status_is_inconclusive_where_noise_dominates_the_bound() -> None:
