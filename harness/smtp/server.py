@@ -106,6 +106,24 @@ class FakeSMTPServer:
         self.plan.reset()
         self._sessions.reset()
 
+    def use(
+        self, faults: Iterable[Fault] | FaultPlan = (), *, seed: int | None = None
+    ) -> FaultPlan:
+        """Swap in another fault plan and start afresh, on the same port.
+
+        Connections still open are closed first (recorded as ``server-stop``), then the
+        timeline, the messages and every fault's state are forgotten, as :meth:`reset`
+        does. One running server serves many plans this way, far cheaper than starting
+        another (a property test tries hundreds). Returns the plan now in use.
+        """
+        plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
+        if self._thread is not None and self._server is not None and self._sessions.sessions:
+            self._thread.call(self._drop_sessions())
+        self.plan = plan
+        self._sessions.plan = plan
+        self.reset()
+        return plan
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def _open(self) -> None:
@@ -125,6 +143,14 @@ class FakeSMTPServer:
             raise ServerError(f"cannot listen on {host}:{port}: {reason}") from None
         sockname = self._server.sockets[0].getsockname()
         self._address = (str(sockname[0]), int(sockname[1]))
+
+    async def _drop_sessions(self) -> None:
+        for session in list(self._sessions.sessions):
+            session.disconnect("server-stop", now=True)
+        for _ in range(100):  # connection_lost runs on the next loop turns
+            if not self._sessions.sessions:
+                break
+            await asyncio.sleep(0)
 
     async def _close(self) -> None:
         server, self._server = self._server, None

@@ -1,0 +1,1 @@
+"""Hypothesis strategies behind :mod:`harness.strategies` (the public names live there)."""

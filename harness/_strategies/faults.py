@@ -1,0 +1,182 @@
+"""Faults, per-attempt fault plans and toxics.
+
+Plans are built so that what a correct client does with them is certain (see
+:func:`harness.properties.expected_outcome`): permanent replies only where a 5yz refuses
+the message, body faults early in the content, delays shorter than any sane timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, Literal
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.strategies import SearchStrategy
+
+from harness import faults as f
+from harness._strategies._checks import check_bool, check_int, check_strategy, check_subset
+from harness._strategies.replies import replies, reply_codes
+from harness.chaos.toxic import Toxic
+from harness.faults import PHASES, Fault
+from harness.plan import Plan
+
+KINDS = ("reply", "close", "reset", "delay", "store-then-drop", "hang",
+         "handshake-failure", "strip-starttls")
+"""Fault kinds the strategies draw; ``hang`` only when asked (each costs a client timeout),
+the TLS kinds only with ``tls="starttls"``."""
+DEFAULT_KINDS = ("reply", "close", "reset", "delay", "store-then-drop")
+TLS_KINDS = ("handshake-failure", "strip-starttls")
+PLAIN_PHASES = ("connect", "banner", "ehlo", "mail", "rcpt", "data", "body", "dot", "quit")
+TLS_PHASES = ("starttls", "tls")
+PERMANENT_PHASES = ("banner", "mail", "rcpt", "data", "dot", "starttls")
+"""Where a 5yz refuses the message for good; a 5yz to EHLO is answered with HELO."""
+REPLY_PHASES = ("banner", "ehlo", "mail", "rcpt", "data", "dot", "quit", "starttls")
+DROP_PHASES = ("connect", "banner", "ehlo", "mail", "rcpt", "data", "body", "dot", "quit",
+               "starttls")
+BODY_MAX_BYTES = 64
+"""Body faults fire within the first 64 bytes of content: every message has more."""
+MAX_DELAY_S = 0.05
+TOXIC_TYPES = ("latency", "reset_peer", "limit_data", "slicer", "slow_close", "bandwidth")
+
+
+@st.composite
+def faults(draw: st.DrawFn, *, phases: Iterable[str] | None = None,
+           kinds: Iterable[str] | None = None, transient_only: bool = False,
+           attempts: SearchStrategy[int] | None = None) -> Fault:
+    """One :mod:`harness.faults` object, on one attempt drawn from ``attempts`` (default
+    1 to 3), at one of ``phases``, of one of ``kinds`` (default: reply, close, reset,
+    delay, store-then-drop; add ``hang`` and the TLS kinds by naming them).
+
+    With ``transient_only``, replies are 4yz; otherwise 5yz come up where they refuse
+    the message (greeting, MAIL, RCPT, DATA, final dot).
+    """
+    check_bool("transient_only", transient_only)
+    chosen_phases = check_subset("phases", phases, PHASES, PLAIN_PHASES)
+    chosen_kinds = check_subset("kinds", kinds, KINDS, DEFAULT_KINDS)
+    attempt_strategy = st.integers(1, 3) if attempts is None else check_strategy(
+        "attempts", attempts)
+    options = [(k, p) for k in chosen_kinds for p in chosen_phases if _fits(k, p)]
+    if not options:
+        raise InvalidArgument(
+            f"no fault of kinds={chosen_kinds!r} fires at phases={chosen_phases!r};"
+            " reply/close/reset/delay/hang fire almost anywhere, store-then-drop at 'dot',"
+            " handshake-failure at 'tls', strip-starttls at 'ehlo'"
+        )
+    attempt = draw(attempt_strategy)
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        raise InvalidArgument(f"attempts drew {attempt!r}; attempts are numbered from 1")
+    kind, phase = draw(st.sampled_from(options))
+    return _fault(draw, kind, phase, attempt, transient_only)
+
+
+def _fits(kind: str, phase: str) -> bool:
+    return {
+        "reply": phase in REPLY_PHASES,
+        "close": phase in DROP_PHASES,
+        "reset": phase in DROP_PHASES,
+        "hang": phase in DROP_PHASES and phase != "quit",
+        "delay": phase in PHASES and phase != "connect",
+        "store-then-drop": phase == "dot",
+        "handshake-failure": phase == "tls",
+        "strip-starttls": phase == "ehlo",
+    }[kind]
+
+
+def _fault(draw: st.DrawFn, kind: str, phase: Any, attempt: Any, transient_only: bool) -> Fault:
+    body: dict[str, Any] = (
+        {"after_bytes": draw(st.integers(0, BODY_MAX_BYTES))} if phase == "body" else {}
+    )
+    if kind == "reply":
+        permanent = not transient_only and phase in PERMANENT_PHASES
+        codes = reply_codes(transient=True, permanent=permanent)
+        if phase == "starttls":
+            codes = st.just(454) | codes
+        reply = draw(replies(codes=codes))
+        return f.Reply(at=phase, attempts=attempt, reply=reply)
+    if kind == "close":
+        return f.Close(at=phase, attempts=attempt, **body)
+    if kind == "reset":
+        return f.Reset(at=phase, attempts=attempt, **body)
+    if kind == "hang":
+        return f.Hang(at=phase, attempts=attempt, **body)
+    if kind == "delay":
+        seconds = draw(st.sampled_from([0.0, 0.001, 0.01, MAX_DELAY_S]))
+        return f.Delay(at=phase, attempts=attempt, seconds=seconds, **body)
+    if kind == "store-then-drop":
+        return f.StoreThenDrop(attempts=attempt)
+    if kind == "handshake-failure":
+        return f.BreakHandshake(attempts=attempt)
+    return f.StripStartTLS(attempts=attempt)
+
+
+@st.composite
+def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: int = 3,
+                phases: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
+                tls: Literal["none", "starttls"] = "none", max_faults: int = 4,
+                endless: bool = False) -> Plan:
+    """:class:`harness.plan.Plan` values: up to ``max_faults`` faults, each on one of
+    attempts 1 to ``max_attempts - 1``, so a client allowed ``max_attempts`` attempts can
+    always deliver on a clean one when every fault is transient.
+
+    ``transient_only`` keeps every fault transient (4yz, drops, delays); ``phases`` and
+    ``kinds`` narrow what is drawn (as :func:`faults`); ``tls="starttls"`` serves
+    STARTTLS and adds STARTTLS and handshake faults; ``endless`` sometimes makes the
+    last fault repeat on every later attempt, so that no budget is enough and a correct
+    client must give up. Plans shrink towards fewer faults on earlier attempts.
+    """
+    check_bool("transient_only", transient_only)
+    check_bool("endless", endless)
+    check_int("max_attempts", max_attempts, min_value=2, max_value=20)
+    check_int("max_faults", max_faults, min_value=1, max_value=50)
+    if tls not in ("none", "starttls"):
+        raise InvalidArgument(f"tls={tls!r} must be 'none' or 'starttls'")
+    default_phases = PLAIN_PHASES + (TLS_PHASES if tls == "starttls" else ())
+    chosen_phases = check_subset("phases", phases, PHASES, default_phases)
+    default_kinds = DEFAULT_KINDS + (TLS_KINDS if tls == "starttls" else ())
+    chosen_kinds = check_subset("kinds", kinds, KINDS, default_kinds)
+    if tls == "none":
+        bad = [p for p in chosen_phases if p in TLS_PHASES] + [
+            k for k in chosen_kinds if k in TLS_KINDS]
+        if bad:
+            raise InvalidArgument(f"{bad[0]!r} needs a TLS server: pass tls='starttls'")
+    drawn = sorted(draw(st.lists(
+        faults(phases=chosen_phases, kinds=chosen_kinds, transient_only=transient_only,
+               attempts=st.integers(1, max_attempts - 1)),
+        max_size=max_faults,
+    )), key=lambda fault: (min(fault.selector.only or {1}), PHASES.index(fault.at)))
+    if endless and drawn and draw(st.booleans()):
+        last = drawn.pop()
+        first = min(last.selector.only or {1})
+        drawn.append(replace(last, attempts=f"{first}+"))
+    plan = Plan(drawn, tls=tls)
+    plan.name = "drawn-plan"
+    return plan
+
+
+@st.composite
+def toxics(draw: st.DrawFn, *, types: Iterable[str] | None = None,
+           attempts: SearchStrategy[int] | None = None) -> Toxic:
+    """:class:`harness.chaos.Toxic` values with Toxiproxy's names and units, small enough
+    for a test (latency up to 50 ms, resets within 50 ms, data limits up to 2 KiB), on
+    one attempt drawn from ``attempts`` (default 1 to 3)."""
+    chosen = check_subset("types", types, TOXIC_TYPES, TOXIC_TYPES)
+    attempt_strategy = st.integers(1, 3) if attempts is None else check_strategy(
+        "attempts", attempts)
+    kind = draw(st.sampled_from(chosen))
+    attempt = draw(attempt_strategy)
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        raise InvalidArgument(f"attempts drew {attempt!r}; attempts are numbered from 1")
+    stream = draw(st.sampled_from(["downstream", "upstream"]))
+    attributes: dict[str, int] = {
+        "latency": lambda: {"latency": draw(st.integers(0, 50)),
+                            "jitter": draw(st.integers(0, 10))},
+        "reset_peer": lambda: {"timeout": draw(st.integers(0, 50))},
+        "limit_data": lambda: {"bytes": draw(st.integers(0, 2048))},
+        "slicer": lambda: {"average_size": draw(st.integers(2, 64)), "size_variation": 1,
+                           "delay": draw(st.integers(0, 1000))},
+        "slow_close": lambda: {"delay": draw(st.integers(0, 50))},
+        "bandwidth": lambda: {"rate": draw(st.integers(10, 1000))},
+    }[kind]()
+    return Toxic(type=kind, attributes=attributes, stream=stream, attempts=attempt)

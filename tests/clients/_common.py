@@ -1,0 +1,210 @@
+"""What every client of the zoo shares: one message, a retry loop, a command line.
+
+The correct loop (:func:`send_with_retries`) retries transient failures with capped
+exponential backoff and equal jitter, stops at a permanent failure, gives up after
+``max_attempts``, times out every command, requires TLS when the server offers it and
+verifies the certificate, counts a message as delivered once the final dot got a 2yz,
+and logs in only over TLS. Each broken client changes exactly one of those decisions
+through the hooks of :class:`Behaviour`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import random
+import smtplib
+import ssl
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from harness.clients import Target
+
+SENDER = "app@zoo.example"
+RECIPIENT = "user@zoo.example"
+CREDENTIALS = ("user", "secret")  # what the starttls-auth-before-tls scenario accepts
+SAFETY_ATTEMPTS = 12
+"""The test suite's own bound for the clients whose bug is to retry without end: the real
+bug has none, but a client thread that never stops would outlive the test."""
+
+Failure = Literal["transient", "permanent"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The retry policy a client declares (and, unless broken, follows)."""
+
+    initial_s: float = 0.005
+    factor: float = 2.0
+    cap_s: float = 0.04
+    max_attempts: int = 4
+    timeout_s: float = 0.5
+
+
+class Permanent(Exception):
+    """A failure retrying cannot fix: a 5yz, a certificate that does not verify, no TLS."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The decisions a client makes; the defaults are the correct ones."""
+
+    attempts_unbounded: bool = False           # ignore max_attempts
+    retry_permanent: bool = False              # treat 5yz as transient
+    wait: bool = True                          # sleep between attempts
+    give_up_first: bool = False                # never retry
+    reset_after_data: bool = False             # restart the count when DATA was sent
+    verify_certificate: bool = True
+    require_tls: bool = True                   # when the target is a TLS server
+    auth_before_tls: bool = False
+    timeout: bool = True
+
+
+def message(message_id: str | None = None) -> bytes:
+    mid = message_id or f"<{uuid.uuid4()}@zoo.example>"
+    return (
+        f"From: {SENDER}\r\nTo: {RECIPIENT}\r\nSubject: zoo\r\nMessage-ID: {mid}\r\n\r\n"
+        "Sent by a client of the test zoo.\r\n"
+    ).encode()
+
+
+def context(target: Target, behaviour: Behaviour) -> ssl.SSLContext | None:
+    """The TLS context (None without TLS); built once per CA file, as a real client would."""
+    if target.tls == "none":
+        return None
+    return _context(target.cafile, behaviour.verify_certificate)
+
+
+@functools.lru_cache(maxsize=8)
+def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=cafile or None)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def classify(error: BaseException) -> Failure:
+    """Transient or permanent, by the reply code's first digit (RFC 5321 §4.2.1)."""
+    if isinstance(error, Permanent | ssl.SSLCertVerificationError):
+        return "permanent"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return "permanent" if codes and all(c // 100 == 5 for c in codes) else "transient"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return "permanent" if error.smtp_code // 100 == 5 else "transient"
+    return "transient"
+
+
+def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
+              state: dict[str, bool]) -> None:
+    """One connection: greet, secure, log in if offered (over TLS), send. A QUIT that
+    fails after the 250 to the final dot does not undo the delivery."""
+    timeout: Any = policy.timeout_s if behaviour.timeout else None  # None: block for ever
+    ctx = context(target, behaviour)
+    secured = target.tls == "implicit"
+    smtp = (
+        smtplib.SMTP_SSL(target.host, target.port, local_hostname="zoo", timeout=timeout,
+                         context=ctx)
+        if secured
+        else smtplib.SMTP(target.host, target.port, local_hostname="zoo", timeout=timeout)
+    )
+    try:
+        smtp.ehlo_or_helo_if_needed()
+        logged_in = False
+        if behaviour.auth_before_tls and smtp.has_extn("auth"):
+            smtp.login(*CREDENTIALS)
+            logged_in = True
+        if target.tls == "starttls" and not state.get("downgraded"):
+            if smtp.has_extn("starttls"):
+                try:
+                    smtp.starttls(context=ctx)
+                except smtplib.SMTPResponseException:
+                    if behaviour.require_tls:
+                        raise
+                else:
+                    smtp.ehlo()
+                    secured = True
+            elif behaviour.require_tls:
+                raise Permanent("the server offers no STARTTLS; not sending in clear")
+        if secured and not logged_in and smtp.has_extn("auth"):
+            smtp.login(*CREDENTIALS)
+        state["data_sent"] = False
+        code, reply = smtp.mail(SENDER)
+        if code // 100 != 2:
+            raise smtplib.SMTPSenderRefused(code, reply, SENDER)
+        code, reply = smtp.rcpt(RECIPIENT)
+        if code // 100 != 2:
+            raise smtplib.SMTPRecipientsRefused({RECIPIENT: (code, reply)})
+        state["data_sent"] = True
+        code, reply = smtp.data(data)  # data() returns the final reply: it does not raise
+        if code // 100 != 2:
+            raise smtplib.SMTPDataError(code, reply)
+    except ssl.SSLError as error:
+        if not behaviour.require_tls and not isinstance(error, ssl.SSLCertVerificationError):
+            state["downgraded"] = True  # "TLS is broken here: next time, without it"
+        raise
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+        smtp.close()
+
+
+def send_with_retries(target: Target, policy: Policy = Policy(),
+                      behaviour: Behaviour = Behaviour(),
+                      rng: random.Random | None = None,
+                      once: Callable[..., None] = send_once) -> int:
+    """Deliver one message; returns the attempts it took. Raises :class:`Permanent` or
+    the last transient error when it gives up."""
+    rng = rng or random.Random()
+    data = message()
+    attempt = 0
+    counted = 0
+    state: dict[str, bool] = {}
+    while True:
+        attempt += 1
+        counted += 1
+        try:
+            once(target, data, policy, behaviour, state)
+            return attempt
+        except (OSError, smtplib.SMTPException, Permanent) as error:
+            failure = classify(error)
+            if failure == "permanent" and not behaviour.retry_permanent:
+                raise
+            if behaviour.give_up_first:
+                raise
+            if behaviour.reset_after_data and state.get("data_sent"):
+                counted = 0  # "it got as far as DATA: the server is fine, start over"
+            if counted >= policy.max_attempts and not behaviour.attempts_unbounded:
+                raise
+            if attempt >= SAFETY_ATTEMPTS:
+                raise
+        if behaviour.wait:
+            envelope = min(policy.cap_s, policy.initial_s * policy.factor ** (attempt - 1))
+            time.sleep(rng.uniform(envelope / 2, envelope))
+
+
+def main(send: Callable[[Target], object], argv: Sequence[str] | None = None) -> int:
+    """``python -m tests.clients.<name> --host H --port P [--tls MODE] [--cafile F]``."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    parser.add_argument("--cafile", default="")
+    args = parser.parse_args(argv)
+    target = Target(args.host, args.port, tls=args.tls, cafile=args.cafile or None)
+    try:
+        send(target)
+    except Exception as error:  # the exit status is how a command reports failure
+        print(f"not sent: {error!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def with_policy(policy: Policy, **changes: float | int) -> Policy:
+    return replace(policy, **changes)  # type: ignore[arg-type]
