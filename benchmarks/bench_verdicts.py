@@ -1,6 +1,6 @@
 """Backoff verdicts under load: how often a correct jittered client is failed.
 
-    python -m benchmarks.bench_verdicts              # 100 runs + 3 x 20, about 5 minutes
+    python -m benchmarks.bench_verdicts              # 100 runs + 3 x 20, about 6 minutes
     python -m benchmarks.bench_verdicts --runs 10 --power 3   # a smoke run
 
 Each run calibrates the timer noise (C0), starts a fake server that answers the first
