@@ -53,6 +53,8 @@ _ADDRESS = re.compile(r"<([^>]*)>")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 _MAX_RECORDED_LINE = 1000
 _BODY_END = b"\r\n.\r\n"
+LINGER_S = 0.5
+"""After a closing reply, how long what the client still sends is recorded."""
 class SessionHost:
     """What the sessions of one server share: plan, recorder, open sessions, messages."""
 
@@ -156,6 +158,7 @@ class FaultySMTP(SMTP):
         self._body_faults: list[tuple[Fault, Action]] = []
         self._discarding = False
         self._closed: asyncio.Future[None] | None = None
+        self._linger: asyncio.TimerHandle | None = None
         self._tls_active = False
         self._in_limbo = False  # between STARTTLS and a handshake that will not happen
         self._capability_edits: list[EditCapabilities] = []
@@ -195,6 +198,8 @@ class FaultySMTP(SMTP):
                 reason = "client-close"
         self._host.recorder.close_attempt(self.attempt, reason)
         self._host.sessions.discard(self)
+        if self._linger is not None:
+            self._linger.cancel()
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
         super().connection_lost(error)
@@ -230,6 +235,25 @@ class FaultySMTP(SMTP):
             transport.abort()  # type: ignore[attr-defined]
         else:
             transport.close()
+
+    def _hang_up(self) -> None:
+        """Close after a closing reply (a 421, or ``then_close``). Half-close first: the
+        client reads EOF at once, but what it still sends for ``LINGER_S`` is recorded
+        (and never answered), so a client that carries on after a 421 shows in the
+        timeline (RFC 5321 §3.8)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        half_close = self._original_transport is None and transport.can_write_eof()  # type: ignore[attr-defined]
+        if not half_close:  # TLS has none
+            self.disconnect("server-close")
+            return
+        self._close_reason = self._close_reason or "server-close"
+        self._discarding = True
+        transport.write_eof()  # type: ignore[attr-defined]
+        self._linger = asyncio.get_running_loop().call_later(
+            LINGER_S, self.disconnect, "server-close"
+        )
 
     async def _until_closed(self) -> None:
         assert self._closed is not None
@@ -360,7 +384,7 @@ class FaultySMTP(SMTP):
             self._start_body()
         await super().push(status)
         if final and (self._close_after_reply or code == "421"):
-            self.disconnect("server-close")
+            self._hang_up()
 
     def _record_reply_line(self, line: str) -> bool:
         """Collect a reply's lines; record it once complete. True on its final line."""

@@ -309,3 +309,31 @@ def test_probability_replays_with_the_same_seed(smtp_server: ServerFactory) -> N
     first = fired(seed=1234)
     assert 0 < len(first) < 12
     assert fired(seed=1234) == first
+
+
+def test_commands_sent_after_a_421_are_recorded_not_answered(smtp_server: ServerFactory) -> None:
+    """The server half-closes after 421: a client that carries on is seen doing so."""
+    import socket
+
+    from harness.verdicts.checks import closes_after_421
+
+    server = smtp_server([faults.Reply(at="mail", reply="421 4.7.0 Bye", attempts=1)])
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        stream = sock.makefile("rb")
+        stream.readline()
+        sock.sendall(b"EHLO x\r\n")
+        while stream.readline()[3:4] == b"-":
+            pass
+        sock.sendall(b"MAIL FROM:<a@harness.test>\r\n")
+        assert stream.readline().startswith(b"421")
+        assert stream.read() == b""  # EOF: the server is done talking
+        sock.sendall(b"RCPT TO:<b@harness.test>\r\n")  # the bug: carrying on regardless
+        stream.close()
+    attempt = settled(server).attempt(1)
+    assert attempt.commands[-1] == "RCPT TO:<b@harness.test>"
+    assert attempt.reply_codes[-1] == 421 and attempt.closed_by == "server-close"
+    assert closes_after_421(settled(server)).status == "failed"
+
+    control = smtp_server([faults.Reply(at="mail", reply="421 4.7.0 Bye", attempts=1)])
+    assert isinstance(send(control), smtplib.SMTPSenderRefused)  # smtplib closes on 421
+    assert closes_after_421(settled(control)).status == "passed"
