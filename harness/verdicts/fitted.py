@@ -62,7 +62,7 @@ def fit_policy(found: Sequence[Retry]) -> FittedPolicy | None:
     if len(found) == 1:
         return FittedPolicy(1, ds[0], None, None, "unknown", delays)
     plateau_from = plateau_start(xs, ds)
-    pre = len(xs) if plateau_from is None else plateau_from
+    pre = len(xs) if plateau_from is None else max(2, plateau_from)
     slope, intercept = theil_sen(xs[:pre], [math.log(d) for d in ds[:pre]])
     factor = math.exp(slope)
     scaled = [d / factor ** (x - 1) for x, d in zip(xs[:pre], ds[:pre])]

@@ -43,7 +43,7 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
         raise ValueError("theil_sen needs at least two (x, y) points")
     slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i])
               for i, j in combinations(range(len(xs)), 2) if xs[j] != xs[i]]
-    slope = median(slopes)
+    slope = median(slopes) if slopes else 0.0  # every x the same: no evidence of a trend
     intercept = median([y - slope * x for x, y in zip(xs, ys)])
     return slope, intercept
 

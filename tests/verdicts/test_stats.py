@@ -70,3 +70,9 @@ def test_product_of_uniforms_tail() -> None:
     assert prob_product_of_uniforms_at_most(0.1, 2) == pytest.approx(0.1 * (1 - math.log(0.1)))
     assert prob_product_of_uniforms_at_most(1.5, 3) == 1.0
     assert prob_product_of_uniforms_at_most(0.0, 3) == 0.0
+
+
+def test_theil_sen_with_every_x_equal_has_no_trend() -> None:
+    from harness.verdicts.stats import theil_sen
+
+    assert theil_sen([1.0, 1.0], [0.0, 1.0]) == (0.0, 0.5)
