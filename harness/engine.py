@@ -128,6 +128,22 @@ class Engine:
                 self._servers[key] = server
             return server
 
+    def prepare(self, faults: Iterable[Fault] | FaultPlan = (), **options: Any) -> FakeSMTPServer:
+        """The running server for ``options``, idle and with ``faults``: what the last run
+        left open is closed (proxied connections too, whose toxics may still hold them
+        after the server's side ended), then its plan is swapped and its timeline reset."""
+        server = self.server(**options)
+        with self._lock:
+            proxy = self._proxies.get(f"{server.host}:{server.port}")
+        if proxy is not None and proxy.connections:
+            try:
+                proxy.wait_connections(0, timeout=self.settle_s)
+            except TimeoutError:  # still held open: closing the listener closes them
+                proxy.disable()
+                proxy.enable()
+        server.use(faults)
+        return server
+
     def proxy(self, server: FakeSMTPServer) -> ChaosProxy:
         """The embedded chaos proxy in front of ``server``, sharing its recorder."""
         key = f"{server.host}:{server.port}"
@@ -208,6 +224,7 @@ class Run:
         self._client_exit: int | None = None
         self._hung_after_s: float | None = None
         self.client_error: BaseException | None = None
+        self._proxy: ChaosProxy | None = None
 
     def __repr__(self) -> str:
         state = "judged" if self._verdict else "running" if self.target else "not started"
@@ -308,8 +325,7 @@ class Run:
     def start(self) -> Run:
         spec, engine = self.spec, self.engine
         options = spec.server.options() if isinstance(spec, Scenario) else spec.server_options()
-        server = engine.server(**options)
-        server.use(self.plan)
+        server = engine.prepare(self.plan, **options)
         self.server = server
         reach = (server.host, server.port)
         toxics, down = self._network()
@@ -337,6 +353,7 @@ class Run:
             self._stack.callback(backend.stop)
             return backend.host, backend.port
         proxy = engine.proxy(server)
+        self._proxy = proxy
         proxy.reset()
         proxy.seed = self.seed
         proxy.down = None
@@ -366,6 +383,9 @@ class Run:
                 server.recorder.wait_for(
                     lambda t: all(a.end_ns is not None for a in t.attempts),
                     self.engine.settle_s)
+            if self._proxy is not None:
+                with contextlib.suppress(TimeoutError):
+                    self._proxy.wait_connections(0, timeout=self.engine.settle_s)
         self._stack.close()
         timeline = server.recorder.timeline()
         duration = (time.monotonic_ns() - self._started_ns) / 1e9

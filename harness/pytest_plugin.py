@@ -237,9 +237,7 @@ def smtp_server(smtp_engine: Engine) -> FakeSMTPServer:
     ``smtp_server.use([faults.Reply(at="rcpt", reply="451 4.7.1 Later")])`` gives it
     faults; ``smtp_server.timeline`` and ``smtp_server.messages`` say what happened.
     """
-    server = smtp_engine.server()
-    server.use(())
-    return server
+    return smtp_engine.prepare(())
 
 
 @pytest.fixture

@@ -101,6 +101,19 @@ def classify(error: BaseException) -> Failure:
     return "transient"
 
 
+def greet(smtp: smtplib.SMTP) -> None:
+    """EHLO, and HELO only when EHLO is not understood. smtplib's own
+    ``ehlo_or_helo_if_needed`` also falls back to HELO after a 4yz, even after 421, which
+    closed the channel (RFC 5321 §3.8; simplesmtp#50): a property test found that."""
+    code, reply = smtp.ehlo()
+    if code // 100 == 4:
+        raise smtplib.SMTPHeloError(code, reply)
+    if code // 100 != 2:
+        code, reply = smtp.helo()
+        if code // 100 != 2:
+            raise smtplib.SMTPHeloError(code, reply)
+
+
 def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
               state: dict[str, bool]) -> None:
     """One connection: greet, secure, log in if offered (over TLS), send. A QUIT that
@@ -115,7 +128,7 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
         else smtplib.SMTP(target.host, target.port, local_hostname="zoo", timeout=timeout)
     )
     try:
-        smtp.ehlo_or_helo_if_needed()
+        greet(smtp)
         logged_in = False
         if behaviour.auth_before_tls and smtp.has_extn("auth"):
             smtp.login(*CREDENTIALS)

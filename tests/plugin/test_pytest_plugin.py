@@ -24,6 +24,9 @@ def send(host, port, attempts=3):
         try:
             smtp = smtplib.SMTP(host, port, local_hostname="t", timeout=2)
             try:
+                code, reply = smtp.ehlo()  # not sendmail's HELO fallback, even after 421
+                if code != 250:
+                    raise smtplib.SMTPHeloError(code, reply)
                 smtp.sendmail("a@example.org", ["b@example.org"],
                               b"Subject: t\\r\\nMessage-ID: <1@t>\\r\\n\\r\\nhi\\r\\n")
             finally:
