@@ -69,8 +69,15 @@ class Connection:
             await link.rechain([t for t in toxics if t.direction == direction])
 
     def close_soon(self, why: str, *, by_proxy: bool) -> None:
-        """``close`` from a protocol callback or a task that must not wait for it."""
-        if not self.closing and self._closer is None:
+        """``close`` from a protocol callback or a task that must not wait for it: at
+        once when no task needs stopping (the usual case, no toxics), else in a task."""
+        if self.closing or self._closer is not None:
+            return
+        current = asyncio.current_task()
+        if not [t for t in self._tasks() if t is not current]:
+            self._shut(why, by_proxy=by_proxy, now=False)
+            self._finish()
+        else:
             self._closer = asyncio.get_running_loop().create_task(
                 self.close(why, by_proxy=by_proxy), name="chaos close")
 
@@ -84,6 +91,15 @@ class Connection:
         if self.closing:
             await self.closed.wait()
             return
+        self._shut(why, by_proxy=by_proxy, now=now)
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._finish()
+
+    def _shut(self, why: str, *, by_proxy: bool, now: bool) -> None:
         self.closing = True
         if by_proxy:
             reason: CloseReason = "proxy-reset" if self.reset else "proxy-close"
@@ -103,11 +119,8 @@ class Connection:
                 transport.abort()
             else:
                 transport.close()
-        current = asyncio.current_task()
-        tasks = [t for t in self._tasks() if t is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finish(self) -> None:
         self._on_closed(self)
         self.closed.set()
 

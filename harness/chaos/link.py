@@ -23,6 +23,9 @@ _NOOP = Noop()
 _CHUNK = 32 * 1024  # Toxiproxy's io.Copy buffer: one read is one chunk
 
 
+_IDLE = Channel(capacity=0)  # both ends of a link with no pipeline (yet): never used
+
+
 @dataclass
 class _Stage:
     toxic: Toxic | None  # None: the hidden noop at the head of every chain
@@ -104,8 +107,8 @@ class Link:
         self.source = source
         self.destination = destination
         self.toxics = list(toxics)
-        self.head = Channel()
-        self.tail = Channel()
+        self.head: Channel = _IDLE  # the pipeline's ends, made when it is first built
+        self.tail: Channel = _IDLE
         self.stages: list[_Stage] = []
         self.states: dict[str, dict[str, Any]] = {}
         self.source_ended = False
@@ -117,7 +120,6 @@ class Link:
         self._writer: asyncio.Task[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._paused = False
-        self.head.on_space = self._resume
 
     def start(self) -> None:
         """Start reading. With no toxics, each read is written straight to the destination
@@ -135,6 +137,8 @@ class Link:
 
     def _pipe(self) -> None:
         self.piped = True
+        self.head, self.tail = Channel(), Channel()
+        self.head.on_space = self._resume
         self._build()
         self._writer = asyncio.create_task(self._write(), name=f"chaos write {self.direction}")
 

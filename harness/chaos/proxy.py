@@ -90,6 +90,7 @@ class ChaosProxy:
         self._lingering: set[Connection] = set()
         self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
         self._accepting = False
+        self._resolved: tuple[str, tuple[socket.AddressFamily, tuple[Any, ...], str]] | None = None
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -303,6 +304,29 @@ class ChaosProxy:
             raise AlreadyExists("toxic already exists")
         self._toxics[toxic.name] = toxic
 
+    async def _resolve(self) -> tuple[socket.AddressFamily, tuple[Any, ...], str]:
+        """Family, address and local bind host of the upstream; literals are cached."""
+        if self._resolved is not None and self._resolved[0] == self.upstream:
+            return self._resolved[1]
+        host, port = split_address(self.upstream, what="upstream")
+        try:  # an address literal needs no resolver thread
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM)
+            family, _, _, _, address = infos[0]
+            ip = ipaddress.ip_address(address[0])
+            cache = False
+        else:
+            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            address, cache = (host, port), True
+        v6 = family == socket.AF_INET6
+        local = ("::1" if v6 else "127.0.0.1") if ip.is_loopback else ("::" if v6 else "0.0.0.0")
+        resolved = (family, address, local)
+        if cache:
+            self._resolved = (self.upstream, resolved)
+        return resolved
+
     def _forget(self, connection: Connection) -> None:
         with self._count:
             self._connections.discard(connection)
@@ -381,22 +405,12 @@ class ChaosProxy:
 
     async def _dial(self, attempt: int) -> Side:
         """Connect upstream from a port bound first, so the server can join the attempt."""
-        host, port = split_address(self.upstream, what="upstream")
+        family, address, local = await self._resolve()
         loop = asyncio.get_running_loop()
-        address: tuple[Any, ...]
-        try:  # an address literal needs no resolver thread
-            family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-            address = (host, port)
-        except ValueError:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            family, _, _, _, address = infos[0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
-            if _is_loopback(str(address[0])):
-                sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-            else:
-                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            sock.bind((local, 0))
             self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
             await loop.sock_connect(sock, address)
         except BaseException:
@@ -428,9 +442,3 @@ class _ClientSide(Side):
 def _abort_made(made: asyncio.Task[tuple[asyncio.Transport, Side]]) -> None:
     if not made.cancelled() and made.exception() is None:
         made.result()[0].abort()
-
-
-def _is_loopback(host: str) -> bool:
-    with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host).is_loopback
-    return False
