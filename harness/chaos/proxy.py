@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
@@ -25,6 +25,9 @@ from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
 from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder, Timeline
+
+if TYPE_CHECKING:
+    from harness.chaos.api import ToxiproxyAPI
 
 T = TypeVar("T")
 
@@ -86,6 +89,7 @@ class ChaosProxy:
         self._thread: LoopThread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
+        self._api: ToxiproxyAPI | None = None
         self._count = threading.Condition()
         self._lingering: set[Connection] = set()
         self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
@@ -180,6 +184,10 @@ class ChaosProxy:
 
     async def stop_async(self) -> None:
         if self._running:
+            api, self._api = self._api, None
+            if api is not None:
+                api.proxies.pop(self.name, None)
+                await api.stop_async()
             await self._unlisten("proxy stopped", by_proxy=False)
             # A connection being accepted or dialled as the listener closed has a socket
             # no connection holds yet: give those loop turns to show up, and drop them.
@@ -191,6 +199,23 @@ class ChaosProxy:
                     break
                 await asyncio.sleep(0)
             self._running = False
+
+    def serve_api(self, host: str = "127.0.0.1", port: int = 0) -> ToxiproxyAPI:
+        """Also serve Toxiproxy's HTTP API for this proxy (and any the API creates), on
+        the proxy's loop, until the proxy stops. Start the proxy first."""
+        return self._call(self.serve_api_async(host, port))
+
+    async def serve_api_async(self, host: str = "127.0.0.1", port: int = 0) -> ToxiproxyAPI:
+        from harness.chaos.api import ToxiproxyAPI  # the API module builds on this one
+
+        if not self._running:
+            raise ChaosError("start the proxy before serving its API")
+        if self._api is None:
+            api = ToxiproxyAPI(host=host, port=port, seed=self.seed)
+            await api.start_async()
+            api.proxies[self.name] = self
+            self._api = api
+        return self._api
 
     def __enter__(self) -> ChaosProxy:
         return self.start()

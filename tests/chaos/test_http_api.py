@@ -213,3 +213,22 @@ def test_toxiproxy_python_drives_the_embedded_api(api: ToxiproxyAPI, echo: EchoS
     finally:
         proxy.destroy()
     assert server.get_proxy("tp") is None
+
+
+def test_a_running_proxy_serves_its_own_api(echo: EchoServer) -> None:
+    from harness.chaos import ChaosProxy
+    from tests.chaos.test_conformance import round_trip
+
+    with ChaosProxy(echo.address, name="mine", seed=1) as proxy:
+        api = proxy.serve_api()
+        server = toxiproxy.Toxiproxy()
+        server.update_api_consumer(api.host, api.port)
+        driven = server.get_proxy("mine")
+        assert driven is not None and driven.listen == proxy.listen
+        with connect(proxy.host, proxy.port) as sock:
+            assert round_trip(sock) < 1.0  # the control, before the toxic
+            driven.add_toxic(type="latency", attributes={"latency": 300})
+            assert round_trip(sock) >= 0.3 - 0.005
+        assert [t.name for t in proxy.toxics] == ["latency_downstream"]
+    with pytest.raises(ConnectionRefusedError):  # the API stopped with the proxy
+        connect(api.host, api.port).close()
