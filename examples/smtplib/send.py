@@ -35,8 +35,10 @@ def send_once(args: argparse.Namespace, message: EmailMessage) -> None:
     else:
         smtp = smtplib.SMTP(args.host, args.port, timeout=args.timeout)
     with smtp:
+        code, text = smtp.ehlo()  # not smtplib's own greeting: on a 421 it falls back to
+        if code != 250:           # HELO on the connection the server just closed
+            raise smtplib.SMTPHeloError(code, text)
         if args.tls == "starttls":
-            smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise Permanent("the server offers no STARTTLS; not sending in clear")
             smtp.starttls(context=context)  # raises on anything but 220

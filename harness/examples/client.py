@@ -62,9 +62,19 @@ def send_once(
         else smtplib.SMTP(host, port, timeout=policy.timeout_s)
     )
     with smtp:
+        greet(smtp)
         if tls == "starttls":
             start_tls(smtp, context)
+            greet(smtp)
         smtp.send_message(message)
+
+
+def greet(smtp: smtplib.SMTP) -> None:
+    """EHLO, and stop on anything but 250. smtplib's own greeting falls back to HELO on a
+    421, on the connection the server just closed (RFC 5321 §3.8 forbids carrying on)."""
+    code, text = smtp.ehlo()
+    if code != 250:
+        raise smtplib.SMTPHeloError(code, text)
 
 
 def start_tls(smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
