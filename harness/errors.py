@@ -8,6 +8,10 @@
     ├── ClientError        the client under test cannot be run (not found, bad placeholder)
     ├── ScenarioError      a scenario file is invalid: every problem, with file and line
     │                      (harness.scenario.errors)
+    ├── ChaosError         the chaos proxy refused a request (harness.chaos.errors); each
+    │   ├── InvalidToxic   carries the HTTP status Toxiproxy's API answers with:
+    │   ├── NotFound       400, 404, 409, 500
+    │   └── AlreadyExists
     └── CertificateError   a certificate variant cannot be built on this machine
         └── UnknownCertificate   (also a KeyError) no variant has that name
 """
