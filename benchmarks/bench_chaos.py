@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benchmarks._figures import Figure
 from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.api import ToxiproxyAPI
 from harness.chaos.backend import ToxiproxyBackend
@@ -322,6 +323,23 @@ def run(quick: bool) -> list[Row]:
         server.stop()
         upstream.stop()
     return rows
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """The chaos figures for ``python -m benchmarks``: the proxy against a direct link."""
+    found = []
+    for row in run(quick):
+        try:
+            ratio: float | None = float(row.ratio)
+        except ValueError:
+            ratio = None
+        note = row.ratio if ratio is None else ""
+        met = None
+        if row.target.startswith(">=") and ratio is not None:
+            met = ratio >= float(row.target[2:])
+        found.append(Figure("chaos", row.figure, row.proxy, row.direct, ratio,
+                            " ".join(filter(None, (row.target, note))), met))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

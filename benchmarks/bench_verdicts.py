@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
+from benchmarks._figures import Figure
 from harness import faults
 from harness.examples.client import Policy, build_message, send_once, send_with_retries
 from harness.smtp.server import FakeSMTPServer
@@ -132,6 +133,19 @@ def one_run(
     expectations = Expectations(delivered="once", backoff=DECLARED)
     verdict = judge(timeline, expectations, calibration=calibration, seed=seed)
     return Run(verdict, time.monotonic() - started)
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """The false-fail rate of the backoff verdict under load, for ``python -m benchmarks``."""
+    count = 10 if quick else 100
+    with burners(os.cpu_count() or 1):
+        runs = [one_run(20261128 + i, 4, 100) for i in range(count)]
+    false_fails = sum("failed" in r.backoff for r in runs)
+    inconclusive = sum("inconclusive" in r.backoff for r in runs)
+    naive = sum(bool(r.naive_fail) for r in runs)
+    return [Figure("verdicts", f"backoff false fails, correct jittered client, CPU burners"
+                   f" ({inconclusive} inconclusive)", f"{false_fails} of {count}",
+                   f"{naive} with a fixed 50 ms slack", None, "0", false_fails == 0)]
 
 
 def main(argv: list[str] | None = None) -> int:
