@@ -175,9 +175,6 @@ class FaultySMTP(SMTP):
             )
             self._host.sessions.add(self)
             self._closed = asyncio.get_running_loop().create_future()
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._host.tls.mode == "implicit":
                 transport.pause_reading()  # type: ignore[attr-defined]  # until the handshake
         else:  # the handshake completed; app data follows at once, so record it now
