@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             + " (median)", ms(r), f"{ms(f)} fresh server", r / f))
     calibration = calibrate()  # measured once, outside the timed part, for both sides
     shared = examples_per_second(examples, calibration, shared=True)
-    fresh_rate = examples_per_second(max(10, examples // 3), calibration, shared=False)
+    fresh_rate = examples_per_second(examples, calibration, shared=False)
     figures.append(Figure(
         "hypothesis", "examples/s, fast correct client", f"{shared:.1f}/s",
         f"{fresh_rate:.1f}/s fresh engine", shared / fresh_rate,

@@ -57,7 +57,8 @@ class Engine:
     ``host`` is where servers listen (loopback); ``seed`` fixes every run's seed unless
     a run or its scenario names one; ``toxiproxy_url`` sends toxics to a real Toxiproxy
     instead of the embedded proxy; ``scenario_dirs`` are searched for ``name.yaml``
-    before the built-in catalogue; ``settle_s`` bounds the wait for connections to end.
+    before the built-in catalogue; ``settle_s`` bounds the wait for connections to end;
+    ``client_timeout_s`` is the time limit :meth:`Run.call` gives a client by default.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class Engine:
         toxiproxy_url: str | None = None,
         scenario_dirs: Iterable[str | Path] = (),
         settle_s: float = SETTLE_S,
+        client_timeout_s: float = 30.0,
         calibration: Calibration | None = None,
     ) -> None:
         self.host = host
@@ -75,6 +77,7 @@ class Engine:
         self.toxiproxy_url = toxiproxy_url
         self.scenario_dirs = tuple(Path(d) for d in scenario_dirs)
         self.settle_s = settle_s
+        self.client_timeout_s = client_timeout_s
         self._calibration = calibration
         self._servers: dict[str, FakeSMTPServer] = {}
         self._proxies: dict[str, ChaosProxy] = {}
@@ -143,6 +146,18 @@ class Engine:
                 proxy.enable()
         server.use(faults)
         return server
+
+    def retire(self, server: FakeSMTPServer) -> None:
+        """Stop ``server`` (and its proxy) for good; the next run starts a fresh one on
+        another port. A run whose client hung does this: the client's thread cannot be
+        killed, and once its connection closes it would retry into the next run."""
+        with self._lock:
+            key = f"{server.host}:{server.port}"
+            proxy = self._proxies.pop(key, None)
+            self._servers = {k: s for k, s in self._servers.items() if s is not server}
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
 
     def proxy(self, server: FakeSMTPServer) -> ChaosProxy:
         """The embedded chaos proxy in front of ``server``, sharing its recorder."""
@@ -289,9 +304,10 @@ class Run:
     def transcript(self) -> str:
         return self.timeline.transcript()
 
-    def call(self, client: Callable[[Target], object], *, time_limit_s: float = 30.0) -> bool:
+    def call(self, client: Callable[[Target], object], *,
+             time_limit_s: float | None = None) -> bool:
         """Run ``client(run.target)`` on a thread of its own; True if it returned (or
-        raised) within ``time_limit_s``.
+        raised) within ``time_limit_s`` (default: the engine's ``client_timeout_s``).
 
         An exception is the client's way to give up, not an error of the run: it is kept
         in :attr:`client_error`. A client still running at the limit hangs somewhere (a
@@ -311,9 +327,10 @@ class Run:
                 done.set()
 
         threading.Thread(target=run, name=f"client of {self.name}", daemon=True).start()
-        finished = done.wait(time_limit_s)
+        limit = self.engine.client_timeout_s if time_limit_s is None else time_limit_s
+        finished = done.wait(limit)
         if not finished:
-            self._hung_after_s = time_limit_s
+            self._hung_after_s = limit
         return finished
 
     def client_exited(self, code: int | None) -> None:
@@ -396,6 +413,7 @@ class Run:
         verdict = judge(timeline, spec, client_exit=self._client_exit,
                         calibration=calibration, duration_s=duration, seed=self.seed)
         if self._hung_after_s is not None:
+            self.engine.retire(server)
             verdict = dataclasses.replace(verdict, results=(*verdict.results, Result(
                 "finishes-in-time", "violation", "failed",
                 f"The client was still running {self._hung_after_s:g}s after it started: a"

@@ -222,7 +222,8 @@ def smtp_engine(
     from harness.engine import Engine
 
     engine = Engine(host=smtp_listen_host, seed=smtp_seed, toxiproxy_url=smtp_chaos_backend,
-                    scenario_dirs=smtp_scenario_dirs, settle_s=smtp_timeouts.settle_s)
+                    scenario_dirs=smtp_scenario_dirs, settle_s=smtp_timeouts.settle_s,
+                    client_timeout_s=smtp_timeouts.client_s)
     with engine:
         yield engine
 
@@ -277,10 +278,9 @@ class ScenarioRunner:
     manager around the client; every run's verdict is checked at teardown.
     """
 
-    def __init__(self, engine: Engine, default: str | None, timeouts: SMTPTimeouts) -> None:
+    def __init__(self, engine: Engine, default: str | None) -> None:
         self.engine = engine
         self.default = default
-        self.timeouts = timeouts
         self.runs: list[Run] = []
 
     def __call__(self, spec: RunSpec | None = None, *, seed: int | None = None,
@@ -305,10 +305,9 @@ def smtp_scenario(
     request: pytest.FixtureRequest,
     smtp_engine: Engine,
     smtp_scenario_name: str | None,
-    smtp_timeouts: SMTPTimeouts,
 ) -> Iterator[ScenarioRunner]:
     """Run a scenario around the test's own client; a failed verdict fails the test."""
-    runner = ScenarioRunner(smtp_engine, smtp_scenario_name, smtp_timeouts)
+    runner = ScenarioRunner(smtp_engine, smtp_scenario_name)
     request.node.stash[_RUNS] = runner.runs
     yield runner
     for run in runner.runs:

@@ -37,7 +37,7 @@ DROP_PHASES = ("connect", "banner", "ehlo", "mail", "rcpt", "data", "body", "dot
                "starttls")
 BODY_MAX_BYTES = 64
 """Body faults fire within the first 64 bytes of content: every message has more."""
-MAX_DELAY_S = 0.05
+MAX_DELAY_S = 0.02
 TOXIC_TYPES = ("latency", "reset_peer", "limit_data", "slicer", "slow_close", "bandwidth")
 
 
@@ -102,7 +102,7 @@ def _fault(draw: st.DrawFn, kind: str, phase: Any, attempt: Any, transient_only:
     if kind == "hang":
         return f.Hang(at=phase, attempts=attempt, **body)
     if kind == "delay":
-        seconds = draw(st.sampled_from([0.0, 0.001, 0.01, MAX_DELAY_S]))
+        seconds = draw(st.sampled_from([0.0, 0.001, 0.005, MAX_DELAY_S]))
         return f.Delay(at=phase, attempts=attempt, seconds=seconds, **body)
     if kind == "store-then-drop":
         return f.StoreThenDrop(attempts=attempt)
@@ -141,11 +141,23 @@ def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: 
             k for k in chosen_kinds if k in TLS_KINDS]
         if bad:
             raise InvalidArgument(f"{bad[0]!r} needs a TLS server: pass tls='starttls'")
-    drawn = sorted(draw(st.lists(
-        faults(phases=chosen_phases, kinds=chosen_kinds, transient_only=transient_only,
-               attempts=st.integers(1, max_attempts - 1)),
+    # Each fault says whether it starts the next attempt or joins the current one, so
+    # deleting an early fault moves the later ones to earlier attempts: plans shrink to
+    # the few faults that matter, on the first attempts.
+    steps = draw(st.lists(
+        st.tuples(st.booleans(), faults(phases=chosen_phases, kinds=chosen_kinds,
+                                        transient_only=transient_only, attempts=st.just(1))),
         max_size=max_faults,
-    )), key=lambda fault: (min(fault.selector.only or {1}), PHASES.index(fault.at)))
+    ))
+    drawn: list[Fault] = []
+    attempt = 1
+    for index, (next_attempt, fault) in enumerate(steps):
+        if index and next_attempt:
+            attempt += 1
+        if attempt >= max_attempts:
+            break
+        drawn.append(fault if attempt == 1 else replace(fault, attempts=attempt))
+    drawn.sort(key=lambda fault: (min(fault.selector.only or {1}), PHASES.index(fault.at)))
     if endless and drawn and draw(st.booleans()):
         last = drawn.pop()
         first = min(last.selector.only or {1})

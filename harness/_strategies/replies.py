@@ -60,7 +60,7 @@ def replies(draw: st.DrawFn, *, codes: SearchStrategy[int] | None = None,
         enhanced = f"{code // 100}.{draw(st.integers(0, 7))}.{draw(st.integers(0, 9))}"
     text = draw(st.sampled_from(_TEXTS) | st.text(_TEXT_ALPHABET, max_size=60))
     lines: tuple[str, ...] = ()
-    if multiline and draw(st.integers(0, 3)) == 0:
+    if multiline and draw(st.integers(0, 3)) == 3:  # one in four; shrinks to one line
         lines = tuple(draw(st.lists(st.text(_TEXT_ALPHABET, max_size=40), min_size=1,
                                     max_size=3)))
     return Reply(code, text.strip(), enhanced, tuple(line.strip() for line in lines))

@@ -38,7 +38,11 @@ async def send_once(target: Target, data: bytes) -> None:
     smtp = aiosmtplib.SMTP(hostname=target.host, port=target.port, timeout=POLICY.timeout_s,
                            use_tls=target.tls == "implicit", start_tls=False,
                            tls_context=ctx, local_hostname="zoo")
-    await smtp.connect()
+    try:
+        await smtp.connect()
+    except BaseException:
+        smtp.close()  # a refused greeting leaves the transport open otherwise
+        raise
     try:
         await smtp.ehlo()
         if target.tls == "starttls":
@@ -47,12 +51,17 @@ async def send_once(target: Target, data: bytes) -> None:
             await smtp.starttls(tls_context=ctx)
         if target.tls != "none" and smtp.supports_extension("auth"):
             await smtp.login(*CREDENTIALS)
-        await smtp.sendmail(SENDER, [RECIPIENT], data)
+        # mail/rcpt/data rather than sendmail, which sends RSET after a failure: after a
+        # 421 the channel is closed (RFC 5321 §3.8), a property test caught it
+        await smtp.mail(SENDER)
+        await smtp.rcpt(RECIPIENT)
+        await smtp.data(data)
     finally:
         try:
             await smtp.quit()
         except (aiosmtplib.SMTPException, OSError):
             smtp.close()
+        await asyncio.sleep(0)  # let the transport finish closing before the loop ends
 
 
 async def send_async(target: Target, rng: random.Random | None = None) -> int:
@@ -66,7 +75,7 @@ async def send_async(target: Target, rng: random.Random | None = None) -> int:
             if _permanent(error) or attempt == POLICY.max_attempts:
                 raise
         envelope = min(POLICY.cap_s, POLICY.initial_s * POLICY.factor ** (attempt - 1))
-        await asyncio.sleep(rng.uniform(envelope / 2, envelope))
+        await asyncio.sleep(rng.uniform(0.75 * envelope, envelope))
     raise AssertionError("unreachable")
 
 

@@ -42,7 +42,7 @@ def send(target: Target) -> int:
                 if classify(error) == "permanent" or attempt == POLICY.max_attempts:
                     raise
             envelope = min(POLICY.cap_s, POLICY.initial_s * POLICY.factor ** (attempt - 1))
-            time.sleep(rng.uniform(envelope / 2, envelope))
+            time.sleep(rng.uniform(0.75 * envelope, envelope))
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 smtp.rset()  # "start the transaction over" -- on the same connection
         raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import threading
 
@@ -82,11 +83,25 @@ def test_a_hung_client_is_reported_not_waited_for(engine: Engine) -> None:
         release.wait(10)
         smtp.close()
 
+    def hangs_then_retries(target: Target) -> None:
+        try:
+            hangs(target)
+        finally:  # a hung client that wakes up retries: into the next run, if it could
+            for _ in range(3):
+                with contextlib.suppress(OSError):
+                    smtplib.SMTP(target.host, target.port, local_hostname="t", timeout=1).close()
+
+    before = engine.server().port
     plan = Plan()
     with pytest.raises(PropertyFailure, match="finishes-in-time"):
-        check_properties(engine, plan, hangs,
+        check_properties(engine, plan, hangs_then_retries,
                          policy=ClientPolicy(max_attempts=1, time_limit_s=0.3))
     release.set()
+    # the hung client's server was retired: the next run is on a fresh server, alone
+    with engine.run(Plan()) as control:
+        control.call(smtplib_backoff.send)
+    assert control.port != before
+    assert len(control.timeline.attempts) == 1
 
 
 @pytest.mark.parametrize(("build", "outcome"), [

@@ -368,3 +368,32 @@ def test_async_client_under_anyio(inner: pytest.Pytester) -> None:
             assert len(run.messages) == 1
     """)
     inner.runpytest().assert_outcomes(passed=1)
+
+
+def test_toxiproxy_option_sends_toxics_to_a_toxiproxy_server(inner: pytest.Pytester) -> None:
+    from harness.chaos.api import ToxiproxyAPI
+
+    inner.makepyfile("""
+        import smtplib
+        from harness.chaos.backend import ToxiproxyBackend
+        from harness.plan import Plan
+        from zoo_clients import send
+
+        def test_fixture(smtp_chaos, smtp_server):
+            assert isinstance(smtp_chaos, ToxiproxyBackend)
+            with smtplib.SMTP(smtp_chaos.host, smtp_chaos.port, local_hostname="t") as s:
+                s.noop()
+
+        def test_plan(smtp_scenario):
+            plan = Plan().toxic("reset_peer", timeout=0, attempts=1)
+            with smtp_scenario(plan) as run:
+                send(run.host, run.port)
+            # through a real Toxiproxy the server only sees its side reset
+            assert [a.closed_by for a in run.timeline.attempts] == ["client-reset",
+                                                                     "client-quit"]
+            assert len(run.messages) == 1
+    """)
+    with ToxiproxyAPI() as api:
+        result = inner.runpytest(f"--harness-toxiproxy={api.url}")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([f"smtp-fault-harness: seed=random per run, chaos={api.url}"])
