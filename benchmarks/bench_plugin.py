@@ -138,35 +138,41 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f} ms"
 
 
+def figures(quick: bool = False) -> list[Figure]:
+    """Per-test fixture cost and Hypothesis examples per second."""
+    cycles = examples = 40 if quick else 300
+    found: list[Figure] = []
+    for deliver in (False, True):
+        reset, fresh = per_test(cycles, deliver)
+        r, f = statistics.median(reset), statistics.median(fresh)
+        found.append(Figure(
+            "fixtures", "per test, setup" + (" + one delivery" if deliver else "")
+            + " (median)", ms(r), f"{ms(f)} fresh server", r / f))
+    calibration = calibrate()  # measured once, outside the timed part, for both sides
+    shared = examples_per_second(examples, calibration, shared=True)
+    fresh_rate = examples_per_second(examples, calibration, shared=False)
+    found.append(Figure(
+        "hypothesis", "examples/s, fast correct client", f"{shared:.1f}/s",
+        f"{fresh_rate:.1f}/s fresh engine", shared / fresh_rate,
+        f">= {TARGET_EXAMPLES_PER_S:g}/s", shared >= TARGET_EXAMPLES_PER_S))
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_plugin",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run, a few seconds")
     args = parser.parse_args(argv)
-    cycles = 40 if args.quick else 300
-    examples = 40 if args.quick else 300
+    cycles = examples = 40 if args.quick else 300
     where = f"{platform.python_implementation()} {platform.python_version()}," \
             f" {os.cpu_count()} CPUs, {platform.system()}"
     print(f"Plugin figures ({where})", file=sys.stderr)
 
-    figures: list[Figure] = []
-    for deliver in (False, True):
-        reset, fresh = per_test(cycles, deliver)
-        r, f = statistics.median(reset), statistics.median(fresh)
-        figures.append(Figure(
-            "fixtures", "per test, setup" + (" + one delivery" if deliver else "")
-            + " (median)", ms(r), f"{ms(f)} fresh server", r / f))
-    calibration = calibrate()  # measured once, outside the timed part, for both sides
-    shared = examples_per_second(examples, calibration, shared=True)
-    fresh_rate = examples_per_second(examples, calibration, shared=False)
-    figures.append(Figure(
-        "hypothesis", "examples/s, fast correct client", f"{shared:.1f}/s",
-        f"{fresh_rate:.1f}/s fresh engine", shared / fresh_rate,
-        f">= {TARGET_EXAMPLES_PER_S:g}/s", shared >= TARGET_EXAMPLES_PER_S))
+    found = figures(args.quick)
     print(f"\nPlugin: {where}")
     print(f"cycles={cycles} examples={examples}")
-    print(table(figures, with_area=True))
+    print(table(found, with_area=True))
     return 0
 
 
