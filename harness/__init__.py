@@ -12,10 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness import faults
+    from harness import faults, strategies
     from harness.chaos import ChaosProxy, Toxic
     from harness.clients import CallableClient, ClientResult, CommandClient, Target
+    from harness.engine import Engine
     from harness.errors import ClientError, HarnessError, InvalidFaultPlan, ServerError
+    from harness.plan import Plan
+    from harness.properties import ClientPolicy, PropertyFailure, check_properties
     from harness.replies import Reply
     from harness.run import RunResult, run_scenario
     from harness.scenario import Scenario, ScenarioError, load_scenario
@@ -27,7 +30,10 @@ if TYPE_CHECKING:
 # Imported on first use, so that a client run as ``python -m harness.examples...`` (or a
 # test session that loads the plugin) does not pay for pydantic, cryptography and aiosmtpd.
 _HOMES = {
-    "faults": "harness",
+    "faults": "harness", "strategies": "harness",
+    "Engine": "harness.engine", "Plan": "harness.plan",
+    "ClientPolicy": "harness.properties", "PropertyFailure": "harness.properties",
+    "check_properties": "harness.properties",
     "ChaosProxy": "harness.chaos", "Toxic": "harness.chaos",
     "CallableClient": "harness.clients", "ClientResult": "harness.clients",
     "CommandClient": "harness.clients", "Target": "harness.clients",
@@ -50,8 +56,9 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    module = importlib.import_module(f"harness.{name}" if name == "faults" else home)
-    value = module if name == "faults" else getattr(module, name)
+    submodule = home == "harness"
+    module = importlib.import_module(f"harness.{name}" if submodule else home)
+    value = module if submodule else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -67,14 +74,18 @@ __all__ = [
     "CallableClient",
     "ChaosProxy",
     "ClientError",
+    "ClientPolicy",
     "ClientResult",
     "CommandClient",
+    "Engine",
     "Event",
     "Expectations",
     "FakeSMTPServer",
     "FaultPlan",
     "HarnessError",
     "InvalidFaultPlan",
+    "Plan",
+    "PropertyFailure",
     "Recorder",
     "Reply",
     "Result",
@@ -87,8 +98,10 @@ __all__ = [
     "Timeline",
     "Toxic",
     "Verdict",
+    "check_properties",
     "faults",
     "judge",
     "load_scenario",
     "run_scenario",
+    "strategies",
 ]
