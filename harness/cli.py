@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the catalogue against the bundled client")
     demo.add_argument("-j", "--jobs", type=int, default=4)
     demo.add_argument("--seed", type=int)
+    demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
+                      help="the HTML report to write (default: harness-demo.html)")
 
     toxiproxy = commands.add_parser(
         "toxiproxy", help="serve Toxiproxy's HTTP API with the embedded chaos proxy"
@@ -120,7 +122,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.command == "demo":
         from harness.examples.client import DEMO_COMMAND
 
-        args.json = args.junit = args.html = args.timeout = None
+        args.json = args.junit = args.timeout = None
         args.scenarios = []
         return _run(args, list(DEMO_COMMAND))
     if args.command == "serve":
@@ -170,6 +172,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
         write_junit(args.junit, results)
     if args.html:
         write_html(args.html, results, args.seed)
+        print(f"HTML report: {args.html}")
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
 
 
