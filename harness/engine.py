@@ -82,7 +82,8 @@ class Engine:
         self._servers: dict[str, FakeSMTPServer] = {}
         self._proxies: dict[str, ChaosProxy] = {}
         self._lock = threading.Lock()
-        self._closed = False
+        self._retired: list[FakeSMTPServer] = []
+        self._hung: list[threading.Thread] = []
 
     def __repr__(self) -> str:
         return f"<Engine {self.host} servers={len(self._servers)} seed={self.seed}>"
@@ -99,9 +100,16 @@ class Engine:
         with self._lock:
             proxies, self._proxies = list(self._proxies.values()), {}
             servers, self._servers = list(self._servers.values()), {}
+            retired, self._retired = self._retired, []
+            hung, self._hung = self._hung, []
+        for server in retired:  # its hung clients wake up, retry, and finish here
+            server.use(())
+        deadline = time.monotonic() + self.settle_s
+        for thread in hung:
+            thread.join(max(0.0, deadline - time.monotonic()))
         for proxy in proxies:
             proxy.stop()
-        for server in servers:
+        for server in [*servers, *retired]:
             server.stop()
 
     def __enter__(self) -> Engine:
@@ -147,17 +155,24 @@ class Engine:
         server.use(faults)
         return server
 
-    def retire(self, server: FakeSMTPServer) -> None:
-        """Stop ``server`` (and its proxy) for good; the next run starts a fresh one on
-        another port. A run whose client hung does this: the client's thread cannot be
-        killed, and once its connection closes it would retry into the next run."""
+    def retire(self, server: FakeSMTPServer, client: threading.Thread | None = None) -> None:
+        """Take ``server`` out of service: the next run starts a fresh one on another port.
+
+        A run whose client hung does this: the client's thread cannot be killed, and when
+        its connection ends it retries, which must not land in another run. The retired
+        server keeps listening (so its port is not handed to another server) until the
+        engine stops; then it is reset without faults, its clients get to finish, and it
+        stops.
+        """
         with self._lock:
             key = f"{server.host}:{server.port}"
             proxy = self._proxies.pop(key, None)
             self._servers = {k: s for k, s in self._servers.items() if s is not server}
+            self._retired.append(server)
+            if client is not None:
+                self._hung.append(client)
         if proxy is not None:
             proxy.stop()
-        server.stop()
 
     def proxy(self, server: FakeSMTPServer) -> ChaosProxy:
         """The embedded chaos proxy in front of ``server``, sharing its recorder."""
@@ -240,6 +255,7 @@ class Run:
         self._hung_after_s: float | None = None
         self.client_error: BaseException | None = None
         self._proxy: ChaosProxy | None = None
+        self._client_thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         state = "judged" if self._verdict else "running" if self.target else "not started"
@@ -326,7 +342,9 @@ class Run:
             finally:
                 done.set()
 
-        threading.Thread(target=run, name=f"client of {self.name}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"client of {self.name}", daemon=True)
+        self._client_thread = thread
+        thread.start()
         limit = self.engine.client_timeout_s if time_limit_s is None else time_limit_s
         finished = done.wait(limit)
         if not finished:
@@ -413,7 +431,7 @@ class Run:
         verdict = judge(timeline, spec, client_exit=self._client_exit,
                         calibration=calibration, duration_s=duration, seed=self.seed)
         if self._hung_after_s is not None:
-            self.engine.retire(server)
+            self.engine.retire(server, self._client_thread)
             verdict = dataclasses.replace(verdict, results=(*verdict.results, Result(
                 "finishes-in-time", "violation", "failed",
                 f"The client was still running {self._hung_after_s:g}s after it started: a"
