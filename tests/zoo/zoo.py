@@ -92,17 +92,19 @@ Cells = dict[tuple[str, str], tuple[bool, str]]
 
 def compute(specimens: Sequence[Specimen] = ZOO, jobs: int = 6,
             progress: Callable[[str], None] = lambda line: None) -> Cells:
-    """Every cell of the table: scenario runs in parallel, property tests one by one."""
+    """Every cell of the table: property tests one by one, then scenario rows in parallel."""
     cells: Cells = {}
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="zoo") as pool:
-        for specimen, row in zip(specimens, pool.map(scenario_row, specimens)):
-            cells.update({(specimen.name, name): cell for name, cell in row.items()})
+    # property tests first, one engine, one client at a time: no client of a scenario
+    # row (whose hung clients outlive their run) is around yet
     with Engine() as engine:
         for specimen in specimens:
             for test in PROPERTIES:
                 cells[specimen.name, f"property: {test.name}"] = property_cell(
                     engine, specimen, test)
                 progress(f"{specimen.name} / {test.name}")
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="zoo") as pool:
+        for specimen, row in zip(specimens, pool.map(scenario_row, specimens)):
+            cells.update({(specimen.name, name): cell for name, cell in row.items()})
     return cells
 
 
