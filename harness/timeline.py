@@ -251,15 +251,18 @@ class Recorder:
         """Append one event to an attempt, stamped now. ``text`` may be the raw bytes of a
         line from the wire; they are made readable (``printable``) when read."""
         with self._lock:
-            self._attempts[attempt].raw.append((self._clock(), kind, text, data))
+            log = self._attempts.get(attempt)
+            if log is None:  # recorded after a reset(): that run is over
+                return
+            log.raw.append((self._clock(), kind, text, data))
             if self._waiting:
                 self._changed.notify_all()
 
     def close_attempt(self, attempt: int, reason: CloseReason) -> None:
         """Mark an attempt closed; the first reason given wins."""
         with self._lock:
-            log = self._attempts[attempt]
-            if log.end_ns is None:
+            log = self._attempts.get(attempt)
+            if log is not None and log.end_ns is None:
                 log.end_ns = self._clock()
                 log.closed_by = reason
                 if self._waiting:
@@ -278,8 +281,11 @@ class Recorder:
             message = StoredMessage(
                 attempt, self._clock(), mail_from, rcpt_tos, message_id, raw
             )
+            log = self._attempts.get(attempt)
+            if log is None:  # stored after a reset(): that run is over
+                return message
             self._messages.append(message)
-            self._attempts[attempt].raw.append(
+            log.raw.append(
                 (message.t_ns, "message", message_id or "",
                  {"size": message.size, "rcpt_to": list(rcpt_tos)})
             )

@@ -61,12 +61,21 @@ def send_once(
         if tls == "implicit"
         else smtplib.SMTP(host, port, timeout=policy.timeout_s)
     )
-    with smtp:
+    try:
         greet(smtp)
         if tls == "starttls":
             start_tls(smtp, context)
             greet(smtp)
         smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    # Delivered: a QUIT that fails (a 4yz, a reset) changes nothing and must not cause a
+    # retry, which would deliver a second copy. smtplib's context manager raises there.
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def greet(smtp: smtplib.SMTP) -> None:

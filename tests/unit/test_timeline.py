@@ -70,3 +70,13 @@ def test_reset_starts_numbering_again() -> None:
     recorder.reset()
     assert recorder.timeline().attempts == ()
     assert recorder.open_attempt(None) == 1
+
+
+def test_writes_for_an_attempt_from_before_a_reset_are_dropped() -> None:
+    recorder = Recorder()
+    old = recorder.open_attempt(None)
+    recorder.reset()
+    recorder.record(old, "command", "late")  # a connection of the previous run, closing
+    recorder.close_attempt(old, "client-close")
+    recorder.store_message(old, mail_from="a@x", rcpt_tos=(), message_id=None, raw=b"")
+    assert recorder.timeline().attempts == () and recorder.timeline().messages == ()
