@@ -37,11 +37,10 @@ from harness.clients import Target
 from harness.errors import HarnessError
 from harness.faults import Fault, FaultPlan
 from harness.plan import ExpectationBuilder, Plan
+from harness.run import apply_down, trusted_cafile
 from harness.scenario import Scenario, load_scenario
-from harness.smtp.faults.base import Attempts
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, StoredMessage, Timeline
-from harness.tls import certificate as catalogue_certificate
 from harness.verdicts import Calibration, Expectations, Result, Verdict, calibrate, judge
 
 RunSpec = Scenario | Plan | FaultPlan | str | Path | Iterable[Fault]
@@ -367,8 +366,7 @@ class Run:
         if toxics or down is not None:
             reach = self._start_proxy(server, toxics, down)
         tls = options.get("tls", "none")
-        cafile = None if tls == "none" else str(catalogue_certificate("valid").cafile)
-        self.target = Target(*reach, tls=tls, cafile=cafile)
+        self.target = Target(*reach, tls=tls, cafile=trusted_cafile(tls))
         self._started_ns = time.monotonic_ns()
         return self
 
@@ -391,19 +389,9 @@ class Run:
         self._proxy = proxy
         proxy.reset()
         proxy.seed = self.seed
-        proxy.down = None
         for toxic in toxics:
             proxy.add_toxic(toxic)
-        if down is not None:
-            if down.attempts is not None:
-                proxy.down = Attempts.parse(down.attempts)
-            else:
-                proxy.disable()
-                if down.for_s is not None:
-                    timer = threading.Timer(down.for_s, proxy.enable)
-                    timer.daemon = True
-                    timer.start()
-                    self._stack.callback(timer.cancel)
+        apply_down(proxy, down, self._stack)
         return proxy.host, proxy.port
 
     def finish(self) -> Verdict:

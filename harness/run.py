@@ -21,6 +21,8 @@ from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.proxy import join_address
 from harness.clients import Client, ClientResult, Target
 from harness.scenario import Scenario
+from harness.scenario.network import Down
+from harness.smtp.faults.base import Attempts
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, Timeline
 from harness.tls import certificate
@@ -101,20 +103,32 @@ def serve(
                 (server.host, server.port),
                 [Toxic.from_json(item.to_json()) for item in scenario.toxics()],
                 recorder=recorder, seed=plan.seed, listen=join_address(host, port),
-                down=down.attempts if down is not None and down.for_s is None else None,
             ))
-            if down is not None and down.attempts is None:  # refused for real, not counted
-                proxy.disable()
-                if down.for_s is not None:
-                    timer = threading.Timer(down.for_s, proxy.enable)
-                    timer.daemon = True
-                    timer.start()
-                    stack.callback(timer.cancel)
+            apply_down(proxy, down, stack)
             reach = (proxy.host, proxy.port)
         tls = scenario.server.tls
-        cafile = None if tls == "none" else str(certificate("valid").cafile)  # one root for all
-        target = Target(*reach, tls=tls, cafile=cafile)
+        target = Target(*reach, tls=tls, cafile=trusted_cafile(tls))
         yield target, server, plan.seed
+
+
+def apply_down(proxy: ChaosProxy, down: Down | None, stack: ExitStack) -> None:
+    """Make ``proxy`` down as the scenario's ``down`` says: on some attempts (accepted and
+    reset at once, so they are counted), or for the whole run or its first ``for_s``
+    seconds (refused for real, so not counted). ``stack`` undoes the timer."""
+    proxy.down = None if down is None or down.attempts is None else Attempts.parse(down.attempts)
+    if down is None or down.attempts is not None:
+        return
+    proxy.disable()
+    if down.for_s is not None:
+        timer = threading.Timer(down.for_s, proxy.enable)
+        timer.daemon = True
+        timer.start()
+        stack.callback(timer.cancel)
+
+
+def trusted_cafile(tls: str) -> str | None:
+    """The CA file a client must trust: one root signs every catalogue variant."""
+    return None if tls == "none" else str(certificate("valid").cafile)
 
 
 def run_scenario(
