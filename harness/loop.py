@@ -31,6 +31,23 @@ class LoopThread:
         finally:
             self.loop.close()
 
+    @classmethod
+    def running(cls, name: str, opening: Coroutine[Any, Any, Any]) -> LoopThread:
+        """A new loop thread with ``opening`` run on it: how a component that is async
+        inside starts for synchronous callers. The thread is stopped if ``opening`` fails."""
+        thread = cls(name)
+        try:
+            thread.call(opening)
+        except BaseException:
+            thread.stop()
+            raise
+        return thread
+
+    def finish(self, closing: Coroutine[Any, Any, Any]) -> None:
+        """Run ``closing`` on the loop, then stop the thread."""
+        self.call(closing)
+        self.stop()
+
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 

@@ -106,20 +106,13 @@ class ToxiproxyAPI:
 
     def start(self) -> ToxiproxyAPI:
         if self._thread is None:
-            self._thread = LoopThread("toxiproxy-api")
-            try:
-                self._thread.call(self.start_async())
-            except BaseException:
-                self._thread.stop()
-                self._thread = None
-                raise
+            self._thread = LoopThread.running("toxiproxy-api", self.start_async())
         return self
 
     def stop(self) -> None:
         thread, self._thread = self._thread, None
         if thread is not None:
-            thread.call(self.stop_async())
-            thread.stop()
+            thread.finish(self.stop_async())
 
     def call(self, coro: Awaitable[Any]) -> Any:
         """Run a coroutine on the API's loop thread (to create proxies from a test)."""

@@ -157,21 +157,14 @@ class ChaosProxy:
         """Start on a loop thread of its own. Does nothing if already started."""
         if self._running:
             return self
-        self._thread = LoopThread(f"chaos-proxy {self.name}")
-        try:
-            self._thread.call(self.start_async())
-        except BaseException:
-            self._thread.stop()
-            self._thread = None
-            raise
+        self._thread = LoopThread.running(f"chaos-proxy {self.name}", self.start_async())
         return self
 
     def stop(self) -> None:
         """Close every connection and the listener. Does nothing if not started."""
         thread, self._thread = self._thread, None
         if thread is not None:
-            thread.call(self.stop_async())
-            thread.stop()
+            thread.finish(self.stop_async())
 
     async def start_async(self) -> ChaosProxy:
         """Start on the running loop (listening at once if enabled)."""

@@ -170,21 +170,15 @@ class FakeSMTPServer:
         """Start listening on a loop thread of its own. Does nothing if already started."""
         if self._server is not None:
             return self
-        self._thread = LoopThread(f"smtp-fault-harness {self._requested[0]}")
-        try:
-            self._thread.call(self._open())
-        except BaseException:
-            self._thread.stop()
-            self._thread = None
-            raise
+        self._thread = LoopThread.running(f"smtp-fault-harness {self._requested[0]}",
+                                          self._open())
         return self
 
     def stop(self) -> None:
         """Close every connection and stop listening. Does nothing if not started."""
         thread, self._thread = self._thread, None
         if thread is not None:
-            thread.call(self._close())
-            thread.stop()
+            thread.finish(self._close())
 
     async def start_async(self) -> FakeSMTPServer:
         """Start listening on the running event loop."""
