@@ -3,7 +3,7 @@
 A fake SMTP server replays faults per attempt (``harness.faults``), a chaos proxy applies
 Toxiproxy's toxics (``harness.chaos``), everything is recorded in a timeline, and
 verdicts (``harness.verdicts``) judge what the client did against a scenario's
-expectations (``harness.scenario``).
+expectations (``harness.model``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from harness.clients import CallableClient, ClientResult, CommandClient, Target
     from harness.engine import Engine
     from harness.errors import ClientError, HarnessError, InvalidFaultPlan, ServerError
+    from harness.model import Scenario, ScenarioError, load_scenario
     from harness.plan import Plan
     from harness.properties import ClientPolicy, PropertyFailure, check_properties
     from harness.replies import Reply
     from harness.run import RunResult, run_scenario
-    from harness.scenario import Scenario, ScenarioError, load_scenario
     from harness.smtp.faults.plan import FaultPlan
     from harness.smtp.server import FakeSMTPServer
     from harness.timeline import Attempt, Event, Recorder, StoredMessage, Timeline
@@ -41,8 +41,8 @@ _HOMES = {
     "InvalidFaultPlan": "harness.errors", "ServerError": "harness.errors",
     "Reply": "harness.replies",
     "RunResult": "harness.run", "run_scenario": "harness.run",
-    "Scenario": "harness.scenario", "ScenarioError": "harness.scenario",
-    "load_scenario": "harness.scenario",
+    "Scenario": "harness.model", "ScenarioError": "harness.model",
+    "load_scenario": "harness.model",
     "FaultPlan": "harness.smtp.faults.plan",
     "FakeSMTPServer": "harness.smtp.server",
     "Attempt": "harness.timeline", "Event": "harness.timeline", "Recorder": "harness.timeline",

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from harness.clients import Client, CommandClient
 from harness.errors import ClientError
+from harness.model import Problem, Scenario, ScenarioError
+from harness.model.builtin_scenarios import builtin_names, builtin_path
 from harness.run import RunResult, run_scenario
-from harness.scenario import Problem, Scenario, ScenarioError
-from harness.scenarios import builtin_names, builtin_path
 from harness.verdicts import Calibration
 
 

@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except HarnessError as error:
-        from harness.scenario import ScenarioError
+        from harness.model import ScenarioError
 
         if isinstance(error, ScenarioError):
             print(f"harness: invalid scenario:\n{error}", file=sys.stderr)
@@ -138,8 +138,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.command == "validate":
         return _validate(args.files)
     if args.command == "schema":
+        from harness.model import json_schema
         from harness.report import REPORT_SCHEMA
-        from harness.scenario import json_schema
 
         print(json.dumps(REPORT_SCHEMA if args.report else json_schema(), indent=2))
         return EXIT_PASSED
@@ -177,8 +177,8 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
 
 
 def _list() -> int:
-    from harness.scenario import Scenario
-    from harness.scenarios import builtin_names, builtin_path
+    from harness.model import Scenario
+    from harness.model.builtin_scenarios import builtin_names, builtin_path
 
     for name in builtin_names():
         print(f"{name:<36} {Scenario.from_path(builtin_path(name)).about}")
@@ -186,7 +186,7 @@ def _list() -> int:
 
 
 def _validate(files: Sequence[str]) -> int:
-    from harness.scenario import validate_paths
+    from harness.model import validate_paths
 
     failed = 0
     for path, error in validate_paths(files):

@@ -36,9 +36,9 @@ from harness.chaos.proxy import join_address
 from harness.clients import Target
 from harness.errors import HarnessError
 from harness.faults import Fault, FaultPlan
+from harness.model import Scenario, load_scenario
 from harness.plan import ExpectationBuilder, Plan
 from harness.run import apply_down, trusted_cafile
-from harness.scenario import Scenario, load_scenario
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, StoredMessage, Timeline
 from harness.verdicts import Calibration, Expectations, Result, Verdict, calibrate, judge

@@ -7,7 +7,7 @@
     ├── ServerError        the fake server could not start (port in use, bad address)
     ├── ClientError        the client under test cannot be run (not found, bad placeholder)
     ├── ScenarioError      a scenario file is invalid: every problem, with file and line
-    │                      (harness.scenario.errors)
+    │                      (harness.model.errors)
     ├── ChaosError         the chaos proxy refused a request (harness.chaos.errors); each
     │   ├── InvalidToxic   carries the HTTP status Toxiproxy's API answers with:
     │   ├── NotFound       400, 404, 409, 500

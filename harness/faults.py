@@ -4,7 +4,8 @@ Each fault fires ``at`` a phase, on some ``attempts``, optionally only when the 
 argument contains ``match``, with a ``probability`` drawn from the run's seed.
 """
 
-from harness.smtp.faults.base import PHASES, Attempts, Fault, FaultContext, Phase
+from harness.attempts import PHASES, Attempts, Phase
+from harness.smtp.faults.base import Fault, FaultContext
 from harness.smtp.faults.capabilities import Capabilities
 from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit

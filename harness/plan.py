@@ -355,8 +355,8 @@ class Plan:
         return data
 
     def to_scenario(self, name: str | None = None, *, about: str = "") -> Any:
-        """The plan as a validated :class:`~harness.scenario.Scenario`."""
-        from harness.scenario import Scenario
+        """The plan as a validated :class:`~harness.model.Scenario`."""
+        from harness.model import Scenario
 
         return Scenario.from_dict(self.to_dict(name, about=about), source="<plan>")
 

@@ -126,8 +126,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def select_scenarios(patterns: Sequence[object], category: object,
                      dirs: Sequence[Path] = ()) -> list[str]:
     """The scenario names a marker selects, in the order given, without repeats."""
-    from harness.scenario.errors import did_you_mean
-    from harness.scenarios import builtin_names
+    from harness.model.builtin_scenarios import builtin_names
+    from harness.model.errors import did_you_mean
 
     known = sorted({p.stem for d in dirs for p in (*d.glob("*.yaml"), *d.glob("*.yml"))}
                    | set(builtin_names()))
@@ -273,7 +273,7 @@ class ScenarioRunner:
     """What ``smtp_scenario`` gives a test: call it to make a run.
 
     ``smtp_scenario("banner-421-throttle")``, a file path, a
-    :class:`~harness.scenario.Scenario`, a :class:`~harness.plan.Plan` or a list of
+    :class:`~harness.model.Scenario`, a :class:`~harness.plan.Plan` or a list of
     faults; with no argument, the scenario the marker chose. Use the run as a context
     manager around the client; every run's verdict is checked at teardown.
     """

@@ -37,8 +37,8 @@ def cli_page() -> str:
 
 
 def catalogue_page() -> str:
-    from harness.scenario import Scenario
-    from harness.scenarios import builtin_names, builtin_path
+    from harness.model import Scenario
+    from harness.model.builtin_scenarios import builtin_names, builtin_path
 
     rows = ["| scenario | what it simulates, and the reference behind its expectations |",
             "|---|---|"]
@@ -73,7 +73,7 @@ def faults_page() -> str:
 
 
 def scenario_schema() -> str:
-    from harness.scenario import json_schema
+    from harness.model import json_schema
 
     return json.dumps(json_schema(), indent=2) + "\n"
 

@@ -17,12 +17,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from harness.attempts import Attempts
 from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.proxy import join_address
 from harness.clients import Client, ClientResult, Target
-from harness.scenario import Scenario
-from harness.scenario.network import Down
-from harness.smtp.faults.base import Attempts
+from harness.model import Scenario
+from harness.model.network import Down
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, Timeline
 from harness.tls import certificate

@@ -16,9 +16,9 @@ from typing import TextIO
 
 from harness.batch import resolve
 from harness.clients import ClientResult
+from harness.model import Scenario
 from harness.report import ConsoleReporter, write_html, write_json, write_junit
 from harness.run import RunResult, serve
-from harness.scenario import Scenario
 from harness.timeline import Recorder, Timeline
 from harness.verdicts import calibrate, judge
 

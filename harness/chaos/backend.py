@@ -26,10 +26,10 @@ import toxiproxy
 import toxiproxy.api
 import toxiproxy.exceptions
 
+from harness.attempts import AttemptSpec
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.proxy import ChaosProxy, join_address, split_address
 from harness.chaos.toxic import Toxic, parse_attempts
-from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder, Timeline
 
 ENV_URL = "TOXIPROXY_URL"

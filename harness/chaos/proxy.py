@@ -18,12 +18,12 @@ from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from harness.attempts import AttemptSpec
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.link import Side
 from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
-from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder, Timeline
 
 if TYPE_CHECKING:

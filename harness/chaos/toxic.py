@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from harness.attempts import Attempts, AttemptSpec
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxics import TYPES, ToxicType
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import Attempts, AttemptSpec
 
 STREAMS = ("upstream", "downstream")
 _INT64 = 2**63 - 1

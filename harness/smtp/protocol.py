@@ -28,6 +28,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from harness.attempts import Phase
 from harness.loop import sleep_precisely
 from harness.replies import Reply
 from harness.smtp.faults.base import (
@@ -40,7 +41,6 @@ from harness.smtp.faults.base import (
     Garbage,
     Inject,
     Pause,
-    Phase,
     Send,
     Stall,
     StoreAndDisconnect,

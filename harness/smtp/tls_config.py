@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.attempts import Attempts
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import Attempts
 from harness.tls import certificate, names
 
 TLSMode = Literal["none", "starttls", "implicit"]

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
+from harness.attempts import AttemptSpec
 from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.api import ToxiproxyAPI
 from harness.chaos.backend import ENV_URL, ChaosBackend, ToxiproxyBackend
-from harness.smtp.faults.base import AttemptSpec
 from harness.timeline import Recorder
 from tests.chaos.upstream import EchoServer
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.cli import main
 from harness.examples.client import DEMO_COMMAND
-from harness.scenarios import builtin_names
+from harness.model.builtin_scenarios import builtin_names
 
 
 def test_every_builtin_scenario_passes_against_the_bundled_client(tmp_path: Path) -> None:

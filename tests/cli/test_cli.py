@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 
 from harness.cli import main
+from harness.model.builtin_scenarios import builtin_names
 from harness.report import REPORT_SCHEMA
-from harness.scenarios import builtin_names
 from harness.serve import serve_scenario
 
 CLIENT = [sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port",
@@ -121,7 +121,7 @@ def test_invalid_scenario_lists_every_problem_with_file_and_line(
 
 
 def test_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.scenarios import builtin_path
+    from harness.model.builtin_scenarios import builtin_path
 
     assert main(["validate", str(builtin_path("no-fault"))]) == 0
     assert main(["schema"]) == 0

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import random
 import re
-import smtplib
 import shlex
+import smtplib
 import types
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import yaml
 
 from harness.cli import _parser
 from harness.examples.client import PermanentFailure, Policy, build_message, send_with_retries
-from harness.scenario import Scenario
+from harness.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])

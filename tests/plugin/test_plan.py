@@ -7,8 +7,8 @@ import pytest
 from harness import faults
 from harness.chaos import Toxic
 from harness.errors import InvalidFaultPlan
+from harness.model import Scenario
 from harness.plan import Plan, fault_item
-from harness.scenario import Scenario
 from harness.verdicts import AttemptBounds, BackoffPolicy
 
 

@@ -12,6 +12,7 @@ from harness import faults
 from harness.clients import Target
 from harness.engine import Engine
 from harness.errors import InvalidFaultPlan
+from harness.model import Scenario
 from harness.plan import Plan
 from harness.properties import (
     ClientPolicy,
@@ -20,7 +21,6 @@ from harness.properties import (
     expected_outcome,
     property_expectations,
 )
-from harness.scenario import Scenario
 from harness.verdicts import BackoffPolicy
 from tests.clients import never_retries, smtplib_backoff
 

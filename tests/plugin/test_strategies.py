@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from harness import faults, strategies
+from harness.model import Scenario
 from harness.plan import Plan
 from harness.properties import expected_outcome
 from harness.replies import Reply
-from harness.scenario import Scenario
 
 FAST = settings(max_examples=60, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])

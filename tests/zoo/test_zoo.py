@@ -65,8 +65,8 @@ def test_every_client_runs_as_a_command() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from harness.clients import CommandClient
+    from harness.model import load_scenario
     from harness.run import run_scenario
-    from harness.scenario import load_scenario
 
     scenario = load_scenario("rcpt-451")
     expected = {s.name: s.name not in ("never_retries", "reuses_after_421") for s in ZOO}

@@ -17,9 +17,9 @@ from hypothesis.strategies import SearchStrategy
 
 from harness import strategies as hs
 from harness.engine import Engine
+from harness.model import Scenario, load_scenario
 from harness.plan import Plan
 from harness.properties import PropertyFailure, check_properties
-from harness.scenario import Scenario, load_scenario
 from tests.clients import ZOO, Specimen
 
 HERE = Path(__file__).parent

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext, Phase
+from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext
 
 When = Literal["before-tls", "after-tls", "always"]
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from harness.attempts import Phase
 from harness.replies import S451_GREYLISTED
 from harness.replies import Reply as SMTPReply
 from harness.smtp.faults._checks import non_negative_number
-from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, Send
+from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.smtp.faults.base import Action, Fault, FaultContext, Garbage, Phase
+from harness.attempts import Phase
+from harness.smtp.faults.base import Action, Fault, FaultContext, Garbage
 
 GARBAGE = b"this is not a TLS record\r\n"
 

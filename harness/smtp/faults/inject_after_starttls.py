@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.smtp.faults.base import Action, Fault, FaultContext, Inject, Phase
+from harness.attempts import Phase
+from harness.smtp.faults.base import Action, Fault, FaultContext, Inject
 
 INJECTED = ("250-harness.injected", "250 AUTH PLAIN X-INJECTED")
 

@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import CONTINUES, Action, Fault, FaultContext, Phase
+from harness.smtp.faults.base import CONTINUES, Action, Fault, FaultContext
 
 
 class FaultPlan:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.attempts import Phase
 from harness.replies import S421_RATE_LIMITED
 from harness.smtp.faults._checks import non_negative_number, positive_int
-from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, Send
+from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 
 
 @dataclass(frozen=True, kw_only=True)

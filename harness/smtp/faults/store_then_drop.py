@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.smtp.faults.base import Action, Fault, FaultContext, Phase, StoreAndDisconnect
+from harness.attempts import Phase
+from harness.smtp.faults.base import Action, Fault, FaultContext, StoreAndDisconnect
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext, Phase
+from harness.attempts import Phase
+from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,17 +25,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from harness.scenario._base import shown
-from harness.scenario._walk import DocPath
-from harness.scenario.errors import (
+from harness.model._base import shown
+from harness.model._walk import DocPath
+from harness.model.builtin_scenarios import builtin_names, builtin_path
+from harness.model.errors import (
     Problem,
     ScenarioError,
     did_you_mean,
     format_path,
     problems_of,
 )
-from harness.scenario.model import Scenario
-from harness.scenarios import builtin_names, builtin_path
+from harness.model.scenario import Scenario
 
 Place = tuple[str, int]
 """A file (as named in messages) and a line, from 1."""

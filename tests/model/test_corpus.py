@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness import faults
+from harness.model import Scenario, ScenarioError
+from harness.model._base import selector
+from harness.model.network import Down, Latency, Slicer
 from harness.replies import Reply as SMTPReply
-from harness.scenario import Scenario, ScenarioError
-from harness.scenario._base import selector
-from harness.scenario.network import Down, Latency, Slicer
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations
 
 HERE = Path(__file__).parent

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.scenario import Scenario, ScenarioError
-from harness.scenario.fault_items import ITEMS
-from harness.scenario.network import TOXICS
+from harness.model import Scenario, ScenarioError
+from harness.model.fault_items import ITEMS
+from harness.model.network import TOXICS
 
 WORDS = [
     "name", "about", "server", "faults", "network", "client", "expect", "tls", "at",

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import HarnessError
-from harness.scenario._base import one_of, shown
-from harness.scenario._walk import DocPath, Key, Step, describe, is_model, member_tag, members, walk
+from harness.model._base import one_of, shown
+from harness.model._walk import DocPath, Key, Step, describe, is_model, member_tag, members, walk
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def _tag_problem(path: DocPath, tp: Any, given: object) -> _Said:
 
 
 def _kind_problem(path: DocPath, given: object) -> _Said:
-    from harness.scenario.fault_items import ITEMS, FaultItem, kinds_in
+    from harness.model.fault_items import ITEMS, FaultItem, kinds_in
 
     kinds = list(ITEMS)
     if not isinstance(given, dict):

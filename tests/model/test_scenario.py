@@ -12,7 +12,7 @@ import yaml
 
 from harness import faults
 from harness.errors import HarnessError
-from harness.scenario import (
+from harness.model import (
     Problem,
     Scenario,
     ScenarioError,
@@ -20,11 +20,11 @@ from harness.scenario import (
     load_scenario,
     validate_paths,
 )
-from harness.scenario.expect import Expect, Name
-from harness.scenario.fault_items import ITEMS
-from harness.scenario.model import Certificate
-from harness.scenario.network import TOXICS, Down, Toxic
-from harness.scenarios import builtin_names, builtin_path
+from harness.model.builtin_scenarios import builtin_names, builtin_path
+from harness.model.expect import Expect, Name
+from harness.model.fault_items import ITEMS
+from harness.model.network import TOXICS, Down, Toxic
+from harness.model.scenario import Certificate
 from harness.verdicts.spec import AttemptBounds
 
 HERE = Path(__file__).parent

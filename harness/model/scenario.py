@@ -1,6 +1,6 @@
 """The scenario model: one frozen value per file, the single source of truth.
 
-The JSON Schema (:func:`harness.scenario.json_schema`) and every error message are
+The JSON Schema (:func:`harness.model.json_schema`) and every error message are
 derived from these classes; nothing else describes the file format.
 """
 
@@ -18,10 +18,10 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.faults import Fault, FaultPlan
-from harness.scenario._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
-from harness.scenario.expect import Expect
-from harness.scenario.fault_items import FaultSpec
-from harness.scenario.network import Down, NetworkItem, Toxic
+from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
+from harness.model.expect import Expect
+from harness.model.fault_items import FaultSpec
+from harness.model.network import Down, NetworkItem, Toxic
 from harness.verdicts.spec import Expectations
 
 TLSMode = Literal["none", "starttls", "implicit"]
@@ -196,7 +196,7 @@ class Scenario(Strict):
     what the client must do.
 
     Build one with :meth:`from_path`, :meth:`from_str` or :meth:`from_dict`; every problem
-    of a file is raised at once as :class:`~harness.scenario.ScenarioError`.
+    of a file is raised at once as :class:`~harness.model.ScenarioError`.
     """
 
     name: str = Field(
@@ -273,7 +273,7 @@ class Scenario(Strict):
     @classmethod
     def from_path(cls, path: str | Path) -> Scenario:
         """Read, resolve ``extends:`` relative to the file, and validate."""
-        from harness.scenario.load import load_path
+        from harness.model.load import load_path
 
         return load_path(Path(path))
 
@@ -282,7 +282,7 @@ class Scenario(Strict):
         cls, text: str, *, source: str = "<string>", base_dir: str | Path | None = None
     ) -> Scenario:
         """Parse YAML text; ``source`` names it in errors, ``base_dir`` anchors ``extends``."""
-        from harness.scenario.load import load_text
+        from harness.model.load import load_text
 
         return load_text(text, source=source, base_dir=Path(base_dir or "."))
 
@@ -295,7 +295,7 @@ class Scenario(Strict):
         base_dir: str | Path | None = None,
     ) -> Scenario:
         """Validate already-parsed data, resolving ``extends`` as the file form does."""
-        from harness.scenario.load import load_data
+        from harness.model.load import load_data
 
         return load_data(data, source=source, base_dir=Path(base_dir or "."))
 

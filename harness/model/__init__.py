@@ -9,10 +9,10 @@
 Every problem of a file is raised at once as :class:`ScenarioError`.
 """
 
-from harness.scenario.errors import Problem, ScenarioError
-from harness.scenario.load import load_scenario
-from harness.scenario.model import Client, Scenario, Server
-from harness.scenario.schema import json_schema, validate_paths
+from harness.model.errors import Problem, ScenarioError
+from harness.model.load import load_scenario
+from harness.model.scenario import Client, Scenario, Server
+from harness.model.schema import json_schema, validate_paths
 
 __all__ = [
     "Client",

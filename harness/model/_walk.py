@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Discriminator
 
-from harness.scenario._base import one_of
+from harness.model._base import one_of
 
 Key = str | int
 DocPath = tuple[Key, ...]

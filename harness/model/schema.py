@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.scenario.errors import ScenarioError
-from harness.scenario.load import load_path
-from harness.scenario.model import Scenario
+from harness.model.errors import ScenarioError
+from harness.model.load import load_path
+from harness.model.scenario import Scenario
 
 SCHEMA_ID = "https://smtp-fault-harness.invalid/scenario.schema.json"
 """The schema's ``$id``; a name, not a place to download it from."""

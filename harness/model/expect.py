@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.scenario._base import Count, PositiveCount, Seconds, Strict
+from harness.model._base import Count, PositiveCount, Seconds, Strict
 from harness.verdicts.spec import (
     AttemptBounds,
     BackoffPolicy,

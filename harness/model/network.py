@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Discriminator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.scenario._base import (
+from harness.model._base import (
     AttemptSelector,
     Count,
     PositiveCount,

@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from harness import faults
 from harness.errors import InvalidFaultPlan
 from harness.faults import Fault, Phase
-from harness.scenario._base import (
+from harness.model._base import (
     AttemptSelector,
     Count,
     PositiveCount,
