@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,12 +57,57 @@ def status(result: dict[str, Any], expectation: str) -> str:
     return str(found)
 
 
-def require(tool: str) -> str:
+def detail(result: dict[str, Any], expectation: str) -> str:
+    """What one expectation in one scenario's report says."""
+    (found,) = [e["detail"] for e in result["expectations"] if e["name"] == expectation]
+    return str(found)
+
+
+def require(tool: str,
+            how: str = "scripts/test.sh installs it when run as root") -> str:
     """The tool's path, or skip the test saying how to get it."""
     path = shutil.which(tool)
     if path is None:
-        pytest.skip(f"{tool} is not installed (scripts/test.sh installs it when run as root)")
+        pytest.skip(f"{tool} is not installed ({how})")
     return path
 
 
 PYTHON = sys.executable
+
+
+def require_ok(command: Sequence[str], why: str) -> None:
+    """Skip the test with ``why`` unless ``command`` (a probe for a library) succeeds."""
+    require(command[0])
+    probe = subprocess.run(list(command), capture_output=True, timeout=60, check=False)
+    if probe.returncode != 0:
+        pytest.skip(why)
+
+
+JAKARTA_MAIL = (Path("/usr/share/java/jakarta-mail.jar"),
+                Path("/usr/share/java/jakarta-activation.jar"))
+"""Debian's Jakarta Mail 2.0 and Jakarta Activation (libjakarta-mail-java)."""
+
+
+@pytest.fixture(scope="session")
+def java_command(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """``java ... SendMail``, compiled once per session from examples/jakarta-mail/."""
+    require("java")
+    javac = require("javac")
+    if not all(jar.is_file() for jar in JAKARTA_MAIL):
+        pytest.skip("Jakarta Mail is not installed (Debian: libjakarta-mail-java;"
+                    " scripts/test.sh installs it when run as root)")
+    classes = tmp_path_factory.mktemp("jakarta-mail")
+    classpath = ":".join(str(jar) for jar in JAKARTA_MAIL)
+    subprocess.run([javac, "-cp", classpath, "-d", str(classes),
+                    str(EXAMPLES / "jakarta-mail" / "SendMail.java")], check=True, timeout=300)
+    return ["java", "-cp", f"{classes}:{classpath}", "SendMail"]
+
+
+@pytest.fixture(scope="session")
+def go_command(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The Go sender, built once per session from examples/go-net-smtp/."""
+    go = require("go")
+    binary = tmp_path_factory.mktemp("go-net-smtp") / "send"
+    subprocess.run([go, "build", "-o", str(binary), "."], cwd=EXAMPLES / "go-net-smtp",
+                   check=True, timeout=300)
+    return [str(binary)]

@@ -1,0 +1,3 @@
+module example.org/send
+
+go 1.19
