@@ -3,6 +3,7 @@
     harness run [SCENARIO|DIR|NAME ...] [--json F] [--junit F] [--html F] [-j N] [--seed S]
                 [--timeout S] -- CLIENT COMMAND WITH {host} {port} {cafile} {tls}
     harness serve SCENARIO|NAME --port N [--json F] [--html F] [--timeout S]
+    harness scorecard REPORT.json | -- CLIENT COMMAND   [--markdown F] [--badge F]
     harness list | validate FILE... | schema [--report] | demo | toxiproxy
 
 Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or usage,
@@ -71,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
                       help="the HTML report to write (default: harness-demo.html)")
 
+    from harness.scorecard_cli import add_parser as add_scorecard
+
+    add_scorecard(commands)
+
     toxiproxy = commands.add_parser(
         "toxiproxy", help="serve Toxiproxy's HTTP API with the embedded chaos proxy"
     )
@@ -133,6 +138,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
             timeout_s=args.timeout, quiet_s=args.quiet, json_path=args.json,
             junit_path=args.junit, html_path=args.html,
         )
+    if args.command == "scorecard":
+        from harness.scorecard_cli import scorecard_command
+
+        return scorecard_command(args, command, main)
     if args.command == "list":
         return _list()
     if args.command == "validate":
