@@ -16,20 +16,20 @@ from typing import TextIO
 
 from harness.batch import resolve
 from harness.clients import ClientResult
-from harness.model import Scenario
 from harness.report import ConsoleReporter, write_html, write_json, write_junit
 from harness.run import RunResult, serve
-from harness.timeline import Recorder, Timeline
+from harness.timeline import Progress, Recorder
 from harness.verdicts import calibrate, judge
 
 
-def decided(timeline: Timeline, scenario: Scenario, quiet_s: float) -> bool:
-    """Every connection closed, none for ``quiet_s``, and the mail arrived if expected."""
-    if not timeline.attempts or any(a.end_ns is None for a in timeline.attempts):
+def decided(progress: Progress, mail_expected: bool, quiet_s: float) -> bool:
+    """Every connection closed, none for ``quiet_s``, and the mail arrived if expected.
+    Constant time: it runs on every attempt and message of a run that may last hours."""
+    if not progress.attempts or progress.open_attempts:
         return False
-    if scenario.expectations().delivered in ("once", "at-least-once") and not timeline.messages:
+    if mail_expected and not progress.messages:
         return False
-    last_close = max(a.end_ns or 0 for a in timeline.attempts)
+    last_close = progress.last_close_ns or 0
     return time.monotonic_ns() - last_close >= quiet_s * 1e9
 
 
@@ -58,10 +58,12 @@ def serve_scenario(
         trust = f", CA file {target.cafile}" if target.cafile else ""
         print(f"serving {scenario.name} on {target.host}:{target.port} (tls: {target.tls}{trust});"
               f" stops when decided, after {timeout_s:g}s, or on Ctrl-C", file=out, flush=True)
+        mail_expected = scenario.expectations().delivered in ("once", "at-least-once")
         try:
             while (remaining := started + timeout_s - time.monotonic()) > 0:
                 try:
-                    recorder.wait_for(lambda t: decided(t, scenario, quiet_s), min(remaining, 0.5))
+                    recorder.wait_progress(lambda p: decided(p, mail_expected, quiet_s),
+                                           min(remaining, 0.5))
                     reason = "verdict decided"
                     break
                 except TimeoutError:

@@ -164,6 +164,18 @@ class Timeline:
         return "\n".join(f"+{self.seconds(t):.3f}s {line}" for t, line in rows)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Counts the Recorder keeps as it writes, so a watcher (deciding, progress reports)
+    reads them in constant time instead of rebuilding the timeline on every wake-up."""
+
+    events: int  # every event recorded so far: a sequence number that only grows
+    attempts: int  # attempts opened
+    open_attempts: int  # attempts not closed yet
+    messages: int  # messages stored
+    last_close_ns: int | None  # when the latest attempt closed
+
+
 _CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
 
 _Raw = tuple[int, EventKind, "str | bytes", dict[str, Any]]
@@ -216,6 +228,12 @@ class Recorder:
         self._upstream_ports: dict[int, int] = {}
         self._changed = threading.Condition(self._lock)
         self._waiting = 0  # threads in wait_for: only then is a change worth announcing
+        # what progress() reports, kept up to date by every write
+        self._events = 0
+        self._open = 0
+        self._last_close_ns: int | None = None
+        self._milestone = threading.Condition(self._lock)  # an attempt, a close, a message
+        self._milestone_waiting = 0
 
     def now_ns(self) -> int:
         return self._clock()
@@ -227,8 +245,9 @@ class Recorder:
             log = _AttemptLog(index, peer, self._clock())
             self._attempts[index] = log
             log.raw.append((log.start_ns, "accept", str(peer) if peer else "", {}))
-            if self._waiting:
-                self._changed.notify_all()
+            self._events += 1
+            self._open += 1
+            self._announce_milestone()
             return index
 
     def bind_upstream_port(self, port: int, attempt: int) -> None:
@@ -255,6 +274,7 @@ class Recorder:
             if log is None:  # recorded after a reset(): that run is over
                 return
             log.raw.append((self._clock(), kind, text, data))
+            self._events += 1
             if self._waiting:
                 self._changed.notify_all()
 
@@ -263,10 +283,11 @@ class Recorder:
         with self._lock:
             log = self._attempts.get(attempt)
             if log is not None and log.end_ns is None:
-                log.end_ns = self._clock()
+                log.end_ns = self._last_close_ns = self._clock()
                 log.closed_by = reason
-                if self._waiting:
-                    self._changed.notify_all()
+                self._events += 1
+                self._open -= 1
+                self._announce_milestone()
 
     def store_message(
         self,
@@ -289,8 +310,8 @@ class Recorder:
                 (message.t_ns, "message", message_id or "",
                  {"size": message.size, "rcpt_to": list(rcpt_tos)})
             )
-            if self._waiting:
-                self._changed.notify_all()
+            self._events += 1
+            self._announce_milestone()
             return message
 
     def wait_for(self, predicate: Callable[[Timeline], bool], timeout: float) -> Timeline:
@@ -315,6 +336,32 @@ class Recorder:
             finally:
                 self._waiting -= 1
 
+    def progress(self) -> Progress:
+        """How far the run has got, in constant time whatever its length."""
+        with self._lock:
+            return self._progress()
+
+    def wait_progress(self, predicate: Callable[[Progress], bool], timeout: float) -> Progress:
+        """Block until ``predicate(progress)`` holds; raise TimeoutError otherwise.
+
+        It wakes only when an attempt opens or closes or a message is stored, and each
+        wake-up costs the same however long the run is: the way to watch a long run.
+        """
+        deadline = time.monotonic() + timeout
+        with self._milestone:
+            self._milestone_waiting += 1
+            try:
+                while not predicate(progress := self._progress()):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(
+                            f"the run did not reach the awaited state in {timeout}s"
+                        )
+                    self._milestone.wait(remaining)
+                return progress
+            finally:
+                self._milestone_waiting -= 1
+
     def timeline(self) -> Timeline:
         """A frozen snapshot of everything recorded so far."""
         with self._lock:
@@ -327,6 +374,18 @@ class Recorder:
             self._attempts.clear()
             self._messages.clear()
             self._upstream_ports.clear()
+            self._events = self._open = 0
+            self._last_close_ns = None
+
+    def _announce_milestone(self) -> None:
+        if self._waiting:
+            self._changed.notify_all()
+        if self._milestone_waiting:
+            self._milestone.notify_all()
+
+    def _progress(self) -> Progress:
+        return Progress(self._events, len(self._attempts), self._open, len(self._messages),
+                        self._last_close_ns)
 
     def _snapshot(self) -> Timeline:
         return Timeline(

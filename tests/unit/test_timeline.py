@@ -80,3 +80,34 @@ def test_writes_for_an_attempt_from_before_a_reset_are_dropped() -> None:
     recorder.close_attempt(old, "client-close")
     recorder.store_message(old, mail_from="a@x", rcpt_tos=(), message_id=None, raw=b"")
     assert recorder.timeline().attempts == () and recorder.timeline().messages == ()
+
+
+def test_progress_counts_what_a_watcher_needs_without_the_timeline() -> None:
+    recorder = Recorder(clock=Clock())
+    assert recorder.progress().attempts == 0 and recorder.progress().last_close_ns is None
+    first = recorder.open_attempt(None)
+    second = recorder.open_attempt(None)
+    recorder.record(first, "command", "EHLO x")
+    recorder.store_message(first, mail_from="a@x", rcpt_tos=("b@y",), message_id=None, raw=b"")
+    recorder.close_attempt(first, "client-quit")
+    recorder.close_attempt(first, "server-stop")  # closed once, counted once
+    progress = recorder.progress()
+    assert (progress.attempts, progress.open_attempts, progress.messages) == (2, 1, 1)
+    assert progress.events == 5  # two accepts, a command, a message, a close
+    assert progress.last_close_ns == recorder.timeline().attempts[0].end_ns
+    recorder.close_attempt(second, "client-close")
+    assert recorder.progress().open_attempts == 0
+    recorder.reset()
+    assert recorder.progress() == recorder.progress().__class__(0, 0, 0, 0, None)
+
+
+def test_wait_progress_wakes_on_a_close_from_another_thread() -> None:
+    recorder = Recorder()
+    attempt = recorder.open_attempt(None)
+    closer = threading.Thread(target=recorder.close_attempt, args=(attempt, "client-quit"))
+    closer.start()
+    progress = recorder.wait_progress(lambda p: p.open_attempts == 0, timeout=10)
+    closer.join()
+    assert progress.attempts == 1 and progress.last_close_ns is not None
+    with pytest.raises(TimeoutError, match="did not reach"):
+        recorder.wait_progress(lambda p: p.messages > 0, timeout=0.01)
