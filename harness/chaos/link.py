@@ -8,22 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.chaos.stub import Channel, Chunk, Interrupted, Stub
 from harness.chaos.toxic import Toxic
 from harness.chaos.toxics import Noop
-
-if TYPE_CHECKING:
-    from harness.chaos.connection import Connection
 
 _NOOP = Noop()
 _CHUNK = 32 * 1024  # Toxiproxy's io.Copy buffer: one read is one chunk
 
 
 _IDLE = Channel(capacity=0)  # both ends of a link with no pipeline (yet): never used
+
+
+class Owner(Protocol):
+    """What a link needs of the connection it belongs to (``connection.Connection``):
+    named here, so that this module does not import the one that builds links."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    def rng(self, name: str, direction: str, run: int) -> random.Random: ...
+
+    def record(self, text: str, **data: Any) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def request_reset(self) -> None: ...
+
+    def close_soon(self, why: str, *, by_proxy: bool) -> None: ...
 
 
 @dataclass
@@ -99,7 +115,7 @@ class Link:
     """One direction of a connection: ``source -> noop -> toxics... -> destination``."""
 
     def __init__(
-        self, connection: Connection, direction: str, source: Side, destination: Side,
+        self, connection: Owner, direction: str, source: Side, destination: Side,
         toxics: Sequence[Toxic],
     ) -> None:
         self.connection = connection
