@@ -1,7 +1,9 @@
 """The ``harness`` command: a thin shell over the library.
 
     harness run [SCENARIO|DIR|NAME ...] [--json F] [--junit F] [--html F] [-j N] [--seed S]
-                [--timeout S] -- CLIENT COMMAND WITH {host} {port} {cafile} {tls}
+                [--timeout S] [--shard I/N [--durations REPORT]]
+                -- CLIENT COMMAND WITH {host} {port} {cafile} {tls}
+    harness merge REPORT.json... [--json F] [--junit F] [--html F]
     harness serve SCENARIO|NAME --port N [--json F] [--html F] [--timeout S]
     harness scorecard REPORT.json | -- CLIENT COMMAND   [--markdown F] [--badge F]
     harness list | validate FILE... | schema [--report] | demo | toxiproxy
@@ -16,9 +18,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from harness import __version__
 from harness.errors import ClientError, HarnessError
+
+if TYPE_CHECKING:
+    from harness.run import RunResult
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 
@@ -45,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run at once")
     run.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
     run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds")
+    run.add_argument("--shard", metavar="I/N", help="run only share I of N of the scenarios,"
+                     " balanced by expected duration (default: all); see harness merge")
+    run.add_argument("--durations", metavar="REPORT", help="a JSON report of an earlier run,"
+                     " whose durations balance the shards (default: estimated from the files)")
 
     serve = commands.add_parser(
         "serve", help="serve one scenario on a fixed port for a long-running client",
@@ -60,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--timeout", type=float, default=300.0, help="give up after this long")
     serve.add_argument("--quiet", type=float, default=2.0, help="seconds without a connection"
                        " after delivery that end the run")
+
+    merge = commands.add_parser(
+        "merge", help="merge the JSON reports of shards into one run's reports",
+        description="Merge the JSON reports of harness run --shard 1/N ... N/N into one JSON,"
+        " JUnit and HTML report, with the exit code the unsharded run would have had.",
+    )
+    merge.add_argument("reports", nargs="+", metavar="REPORT")
+    _reports(merge)
 
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
@@ -142,6 +160,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
         from harness.scorecard_cli import scorecard_command
 
         return scorecard_command(args, command, main)
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "list":
         return _list()
     if args.command == "validate":
@@ -162,12 +182,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
 def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.batch import resolve, run_batch
-    from harness.report import ConsoleReporter, write_html, write_json, write_junit
+    from harness.report import ConsoleReporter, write_json
+    from harness.shard import share
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
         raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
-    scenarios = resolve(args.scenarios)
+    scenarios, shard = share(resolve(args.scenarios), args.shard, args.durations)
     console = ConsoleReporter(len(scenarios))
     calibration = calibrate()
     console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms")
@@ -176,13 +197,38 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
                         on_result=console.finished)
     console.summary(results)
     if args.json:
-        write_json(args.json, results, args.seed)
+        write_json(args.json, results, args.seed, shard)
+    _human_reports(args, results, args.seed)
+    return _exit_code(results)
+
+
+def _human_reports(args: argparse.Namespace, results: Sequence[RunResult],
+                   seed: int | None) -> None:
+    from harness.report import write_html, write_junit
+
     if args.junit:
         write_junit(args.junit, results)
     if args.html:
-        write_html(args.html, results, args.seed)
+        write_html(args.html, results, seed)
         print(f"HTML report: {args.html}")
+
+
+def _exit_code(results: Sequence[RunResult]) -> int:
+    """The exit code of a run, or of the shards of one merged."""
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge_files
+    from harness.report import ConsoleReporter
+    from harness.report.json_report import write_document
+
+    merged = merge_files(args.reports)
+    ConsoleReporter(len(merged.results)).summary(merged.results)
+    if args.json:
+        write_document(args.json, merged.document)
+    _human_reports(args, merged.results, merged.document["seed"])
+    return _exit_code(merged.results)
 
 
 def _list() -> int:

@@ -54,6 +54,7 @@ class RunResult:
         return {
             "scenario": self.scenario.name,
             "about": self.scenario.about,
+            "definition": self.scenario.to_dict(),
             "passed": self.passed,
             "seed": self.seed,
             "duration_s": round(self.duration_s, 6),

@@ -6,7 +6,7 @@ Its shape is described by ``REPORT_SCHEMA`` (``harness schema --report`` prints 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,16 @@ REPORT_SCHEMA: dict[str, Any] = {
         "harness_version": {"type": "string"},
         "passed": {"type": "boolean", "description": "every scenario passed"},
         "seed": {"type": ["integer", "null"], "description": "the --seed given, if any"},
+        "shard": {
+            "type": "object",
+            "description": "harness run --shard I/N: which share of which selection",
+            "required": ["index", "count", "selection"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 1},
+                "count": {"type": "integer", "minimum": 1},
+                "selection": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "scenarios": {
             "type": "array",
             "items": {
@@ -33,6 +43,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "scenario": {"type": "string"},
                     "about": {"type": "string"},
+                    "definition": {"type": "object",
+                                   "description": "the scenario as run, as a scenario file"},
                     "passed": {"type": "boolean"},
                     "seed": {"type": "integer", "description": "replays this run's faults"},
                     "duration_s": {"type": "number"},
@@ -99,14 +111,27 @@ REPORT_SCHEMA: dict[str, Any] = {
 }
 
 
-def json_report(results: Sequence[RunResult], seed: int | None) -> dict[str, Any]:
+def json_report(results: Sequence[RunResult], seed: int | None,
+                shard: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return report_document([r.to_dict() for r in results], seed, shard)
+
+
+def report_document(scenarios: Sequence[Mapping[str, Any]], seed: int | None,
+                    shard: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The report around its scenarios' records (a run's, or shards' merged)."""
     return {
         "harness_version": __version__,
-        "passed": all(r.passed for r in results),
+        "passed": all(s["passed"] for s in scenarios),
         "seed": seed,
-        "scenarios": [r.to_dict() for r in results],
+        **({"shard": dict(shard)} if shard is not None else {}),
+        "scenarios": list(scenarios),
     }
 
 
-def write_json(path: str | Path, results: Sequence[RunResult], seed: int | None) -> None:
-    Path(path).write_text(json.dumps(json_report(results, seed), indent=2, default=str) + "\n")
+def write_json(path: str | Path, results: Sequence[RunResult], seed: int | None,
+               shard: Mapping[str, Any] | None = None) -> None:
+    write_document(path, json_report(results, seed, shard))
+
+
+def write_document(path: str | Path, document: Mapping[str, Any]) -> None:
+    Path(path).write_text(json.dumps(document, indent=2, default=str) + "\n")
