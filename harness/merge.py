@@ -18,9 +18,9 @@ from typing import Any
 
 from harness.clients import ClientResult, Target
 from harness.errors import ClientError
+from harness.model import Scenario
 from harness.report.json_report import report_document
 from harness.run import RunResult
-from harness.scenario import Scenario
 from harness.timeline import Attempt, Event, StoredMessage, Timeline
 from harness.verdicts import Calibration, FittedPolicy, Result, Verdict
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ClientError
-from harness.scenario import Scenario
+from harness.model import Scenario
 
 BASE_S = 1.0
 """What a scenario with no declared wait is expected to take: connect, talk, settle."""

@@ -19,8 +19,8 @@ from harness.batch import resolve
 from harness.cli import main
 from harness.errors import ClientError
 from harness.merge import merge_documents, result_from_dict
+from harness.model import Scenario
 from harness.report import REPORT_SCHEMA
-from harness.scenario import Scenario
 from harness.shard import Shard, expected_s, split
 from tests.ci.compare import SELECTION, WRONG_EXPECTATION, junit_cases, verdicts
 
