@@ -198,18 +198,18 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
     console.summary(results)
     if args.json:
         write_json(args.json, results, args.seed, shard)
-    _human_reports(args, results, args.seed)
+    _human_reports(args, results, args.seed, command)
     return _exit_code(results)
 
 
 def _human_reports(args: argparse.Namespace, results: Sequence[RunResult],
-                   seed: int | None) -> None:
+                   seed: int | None, command: Sequence[str] | None = None) -> None:
     from harness.report import write_html, write_junit
 
     if args.junit:
         write_junit(args.junit, results)
     if args.html:
-        write_html(args.html, results, seed)
+        write_html(args.html, results, seed, command)
         print(f"HTML report: {args.html}")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from harness.clients import ClientResult, Target
@@ -15,6 +18,7 @@ from harness.timeline import Recorder
 from harness.verdicts import Calibration, judge
 from tests.report.page import Page
 
+OWN_SCRIPT = resources.files("harness.report.html").joinpath("report.js").read_text()
 HOSTILE_STDOUT = "<script>alert('stdout')</script>"
 HOSTILE_STDERR = "</pre><img src=x onerror=alert(1)>"
 HOSTILE_EHLO = 'EHLO <script>alert("ehlo")</script>'
@@ -134,10 +138,12 @@ def test_client_output_commands_and_about_are_shown_as_text_never_as_markup() ->
     for text in (HOSTILE_STDOUT, HOSTILE_STDERR, HOSTILE_EHLO, HOSTILE_MAIL,
                  "Busy <b>server</b> & friends"):
         assert text in page.text  # the reader sees it exactly as it was
-    assert not page.find("script") and not page.find("img")
+    assert not page.find("img")
     assert not [t for t in page.find("b") if "".join(t.text) == "server"]
     assert not [(t.name, a) for t in page.tags for a in t.attrs if a.startswith("on")]
-    assert "<script" not in document.lower()
+    assert document.lower().count("<script") == 1  # the report's own, and no other
+    (script,) = page.find("script")
+    assert "".join(script.text) == OWN_SCRIPT
 
 
 def test_every_attempt_has_a_bar_a_row_and_a_transcript() -> None:
@@ -174,8 +180,16 @@ def test_every_failed_expectation_is_named_with_its_detail_and_evidence() -> Non
 def test_nothing_is_loaded_from_anywhere() -> None:
     document = html_report([failing(), passing()], seed=1)
     page = Page(document)
-    for forbidden in ("script", "link", "img", "iframe", "object", "embed", "image", "use"):
+    for forbidden in ("link", "img", "iframe", "object", "embed", "image", "use"):
         assert not page.find(forbidden), forbidden
+    # one script, the package's own, inline; the page's policy lets only it run
+    (script,) = page.find("script")
+    assert "".join(script.text) == OWN_SCRIPT
+    digest = base64.b64encode(hashlib.sha256(OWN_SCRIPT.encode()).digest()).decode()
+    (policy,) = [t.attrs["content"] for t in page.find("meta")
+                 if t.attrs.get("http-equiv") == "Content-Security-Policy"]
+    assert f"script-src 'sha256-{digest}'" in (policy or "")
+    assert "default-src 'none'" in (policy or "")
     for tag in page.tags:
         assert "src" not in tag.attrs, tag
         href = tag.attrs.get("href")
@@ -257,3 +271,54 @@ def test_write_html_writes_utf8(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "RFC 5321 §4.5.4.1" in Page(text).text
     assert text.startswith("<!DOCTYPE html>")
+
+
+def test_each_scenario_says_how_to_replay_it_with_its_seed_and_command() -> None:
+    command = ["./send mail", "--port", "{port}"]
+    result = failing()
+    page = Page(html_report([result], seed=None, command=command))
+    (replay,) = page.find("pre", cls="replay")
+    assert "".join(replay.text) == (f"harness run throttled.yaml --seed {result.seed}"
+                                    " -- './send mail' --port '{port}'")
+    assert "name: throttled" in page.text  # not a built-in: the scenario as run, to save
+    without = Page(html_report([result], seed=None))
+    assert "".join(without.find("pre", cls="replay")[0].text).endswith(" -- CLIENT-COMMAND")
+
+
+def test_a_built_in_scenario_is_replayed_by_its_name() -> None:
+    result = result_of("name: no-fault\nexpect: {delivered: once}\n", clean_record)
+    page = Page(html_report([result], seed=None, command=["x"]))
+    (replay,) = page.find("pre", cls="replay")
+    assert "".join(replay.text) == f"harness run no-fault --seed {result.seed} -- x"
+
+
+def test_each_scenario_shows_the_time_limit_that_applied() -> None:
+    page = Page(html_report([passing()], seed=None))
+    facts = ["".join(t.text) for card in page.find("span", cls="facts")
+             for t in page.inside(card, "span")]
+    assert any(fact.startswith("time limit 60.000 s") for fact in facts), facts
+
+
+def test_a_passed_expectation_does_not_look_like_a_failure() -> None:
+    page = Page(html_report([failing()], seed=None))
+    for row in page.find("tr"):
+        statuses = ["".join(t.text) for t in page.inside(row, "span", cls="status")]
+        levels = page.inside(row, "span", cls="level")
+        if statuses == ["passed"]:
+            (level,) = levels
+            assert "quiet" in level.classes and "".join(level.text).endswith(" if it fails")
+        elif statuses == ["failed"]:
+            (level,) = levels
+            assert "quiet" not in level.classes and "".join(level.text) in (
+                "violation", "deviation")
+
+
+def test_the_toolbar_counts_each_outcome_and_every_row_and_card_can_be_filtered() -> None:
+    page = Page(html_report([failing(), passing(), passing("other")], seed=None))
+    counts = {"".join(label.text).split()[0]: "".join(page.inside(label, "span")[0].text)
+              for label in page.find("label")}
+    assert counts == {"failed": "1", "not": "0", "inconclusive": "0", "passed": "2"}
+    assert [b.attrs.get("class") for b in page.find("button")] == ["expand-all", "collapse-all"]
+    outcomes = {"passed", "failed", "not-exercised", "interrupted"}
+    for item in [*page.find("details", cls="scenario"), *page.find("tr", cls="row")]:
+        assert len(outcomes & set(item.classes)) == 1, item.classes

@@ -37,14 +37,15 @@ NEVER_RETRIES = [sys.executable, "-c",
 WINDOW = (1100, 1400)
 
 
-def chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def chromium(tmp_path: Path, page: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Chromium headless on ``page``: a file, or a URL."""
     assert CHROMIUM is not None
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-         page.as_uri()],
+         page.as_uri() if isinstance(page, Path) else page],
         capture_output=True, text=True, timeout=120, check=False,
     )
 
@@ -120,3 +121,38 @@ def test_demo_client_and_a_broken_one_in_one_report_with_a_screenshot(tmp_path: 
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == WINDOW
     assert len(data) > 40_000  # a blank page of this size compresses to a few kilobytes
+
+
+def rendered_at(tmp_path: Path, report: Path, fragment: str) -> Page:
+    """The DOM after the report's own script ran, opened at ``report#fragment``."""
+    done = chromium(tmp_path, f"{report.as_uri()}#{fragment}", "--dump-dom",
+                    "--virtual-time-budget=2000")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return Page(done.stdout)
+
+
+def test_the_report_s_script_expands_collapses_and_filters_by_outcome(tmp_path: Path) -> None:
+    from tests.report.test_html import failing, passing
+
+    report = tmp_path / "report.html"
+    results = [passing(), failing()] + [passing(f"clean-{i}") for i in range(8)]  # folded: over 8
+    write_html(report, results, seed=3)
+
+    def states(page: Page) -> list[tuple[str, bool, bool]]:
+        return [(card.attrs["id"] or "", "open" in card.attrs, "hidden" in card.classes)
+                for card in page.find("details", cls="scenario")]
+
+    first = states(rendered_at(tmp_path, report, ""))
+    assert first[0][1:] == (True, False)  # the failure comes first, open
+    assert all(not is_open and not hidden for _, is_open, hidden in first[1:])
+
+    expanded = states(rendered_at(tmp_path, report, "expand=all"))
+    assert all(is_open and not hidden for _, is_open, hidden in expanded)
+
+    collapsed = states(rendered_at(tmp_path, report, "expand=none"))
+    assert not any(is_open for _, is_open, _ in collapsed)
+
+    failed_only = rendered_at(tmp_path, report, "show=failed")
+    assert [hidden for _, _, hidden in states(failed_only)] == [False] + [True] * 9
+    rows = [row for row in failed_only.find("tr", cls="row") if "hidden" not in row.classes]
+    assert len(rows) == 1 and "failed" in rows[0].classes
