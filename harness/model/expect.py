@@ -100,7 +100,8 @@ class Expect(Strict):
 
     delivered: Delivered | None = Field(
         default=None,
-        description="How many copies of the message must arrive: once, at-least-once, never.",
+        description="How many copies of the message must arrive: once, at-least-once,"
+        " at-most-once (refusing is safe), never.",
     )
     attempts: PositiveCount | AttemptRange | None = Field(
         default=None, description="Connections the client makes: an exact number or {min, max}."
@@ -128,7 +129,8 @@ class Expect(Strict):
     client_exit: ClientExit | None = Field(
         default=None,
         alias="client-exit",
-        description="The client command's exit status: zero, non-zero.",
+        description="The client command's exit status: zero, non-zero, matches-delivery"
+        " (zero exactly when the message was accepted).",
     )
     refuses_bad_certificate: StrictBool | None = Field(
         default=None,
@@ -155,6 +157,11 @@ class Expect(Strict):
     )
     relax: tuple[Name, ...] = Field(
         default=(), description="Deviation-level expectations this scenario accepts as advisory."
+    )
+    opportunistic: StrictBool = Field(
+        default=False,
+        description="The client is an opportunistic MTA (RFC 7435): delivering over a bad"
+        " certificate is reported as advisory.",
     )
 
     def to_spec(self) -> Expectations:
@@ -187,4 +194,5 @@ class Expect(Strict):
             discards_injected_responses=_check(self.discards_injected_responses),
             re_ehlo_after_starttls=_check(self.re_ehlo_after_starttls),
             relax=frozenset(self.relax),
+            opportunistic=self.opportunistic,
         )

@@ -47,6 +47,10 @@ INCREASING_FACTOR = 1.1
 #: Upper bounds fail only when this many retries break them: one lone long delay is a
 #: stall of the machine (GC, CPU starvation) as often as the client's doing.
 CORROBORATION = 2
+#: The least noise margin growth allows each delay (see :func:`growth_margin_s`).
+GROWTH_NOISE_FLOOR_S = 0.005
+#: ``backoff: increasing`` fails only delays this many noise margins long, or longer.
+GROWTH_NOISE_RATIO = 10
 #: Delays varying less than this (coefficient of variation) look deterministic.
 DETERMINISTIC_CV = 0.25
 
@@ -87,7 +91,7 @@ def judge_backoff(
     fitted = fit_policy(found)
     declared = policy if isinstance(policy, BackoffPolicy) else None
     reaction = reaction_s(found, declared) if declared is not None else 0.0
-    results = [floor(found, declared), growth(found, declared, calibration, reaction)]
+    results = [floor(found, declared, calibration), growth(found, declared, calibration, reaction)]
     if declared is not None:
         results.append(envelope(found, declared, calibration, reaction))
         if declared.cap_s is not None:
@@ -98,7 +102,11 @@ def judge_backoff(
 # -- C1: the floor -------------------------------------------------------------------
 
 
-def floor(found: Sequence[Retry], policy: BackoffPolicy | None) -> Result:
+def floor(found: Sequence[Retry], policy: BackoffPolicy | None,
+          calibration: Calibration | None = None) -> Result:
+    """C1. ``calibration`` widens the band in which "no wait at all" and a short wait
+    cannot be told apart (without a declared policy): there the result is inconclusive,
+    never passed; it fails only below :data:`HAMMER_S`, which noise cannot cause."""
     name = "backoff.floor"
     level: Level = "violation"
     if not found:
@@ -111,42 +119,69 @@ def floor(found: Sequence[Retry], policy: BackoffPolicy | None) -> Result:
         if low > 0 and r.lower_s < low - _early(low):
             breaches.append(rows[-1])
     evidence: dict[str, Any] = {"retries": rows}
-    if breaches:
+    sure = [b for b in breaches if not _ended_by_close(b["after"])]
+    if breaches and not sure:
         b = breaches[0]
+        return Result(name, level, "inconclusive", (
+            f"Attempt {b['attempt']} came {ms(b['waited_s'])} after attempt {b['attempt'] - 1}"
+            f" ended, under the policy's floor of {ms(b['floor_s'])}, but that attempt ended"
+            f" by a close ({b['after']}), which a busy machine records late: when the client"
+            " began to wait is not on the timeline, so the spacing proves nothing."
+        ), {**evidence, "too_early": breaches})
+    if sure:
+        b = sure[0]
         return Result(name, level, "failed", (
             f"Attempt {b['attempt']} came {ms(b['waited_s'])} after attempt {b['attempt'] - 1}"
             f" failed, under the policy's floor of {ms(b['floor_s'])}"
-            f" ({len(breaches)} of {len(rows)} retries too early); {RFC_RETRY}: the sender"
+            f" ({len(sure)} of {len(rows)} retries too early); {RFC_RETRY}: the sender"
             " MUST delay retrying. Sleep the declared delay before reconnecting."
-        ), {**evidence, "too_early": breaches})
-    if policy is not None and all(row["floor_s"] == 0 for row in rows):
+        ), {**evidence, "too_early": sure})
+    # what follows judges short spacings as a whole: only those that bound the sleep
+    timed = [r for r in found if not _ended_by_close(r.failed_by)]
+    if policy is not None and timed and all(row["floor_s"] == 0 for row in rows):
         # full jitter: any single delay may be short; all of them this short is not luck
-        scaled = math.prod(min(1.0, r.lower_s / envelope_s(policy, r.n)) for r in found)
-        p = prob_product_of_uniforms_at_most(scaled, len(found))
+        scaled = math.prod(min(1.0, r.lower_s / envelope_s(policy, r.n)) for r in timed)
+        p = prob_product_of_uniforms_at_most(scaled, len(timed))
         evidence["p_value_full_jitter"] = p
         if p < FLOOR_ALPHA:
             return Result(name, level, "failed", (
                 f"Every retry came this soon after its failure (at most"
-                f" {ms(max(r.lower_s for r in found))}); a full-jitter policy draws delays"
+                f" {ms(max(r.lower_s for r in timed))}); a full-jitter policy draws delays"
                 f" this short with probability {p:.1e}. {RFC_RETRY}: the sender MUST delay"
                 " retrying; sleep uniform(0, envelope) before reconnecting."
             ), evidence)
     if policy is None and all(r.lower_s < HAMMER_S for r in found):
         waited = ms(max(r.lower_s for r in found))
-        if len(found) >= HAMMER_MIN_RETRIES:
+        if len(timed) >= HAMMER_MIN_RETRIES:
             return Result(name, level, "failed", (
                 f"The client retried {len(found)} times without waiting (at most {waited}"
                 f" after each failure); {RFC_RETRY}: the sender MUST delay retrying."
                 " Sleep between attempts, growing the delay."
             ), evidence)
         return Result(name, level, "inconclusive", (
-            f"The {len(found)} retries came at most {waited} after each failure: too few to"
-            " tell a jitter draw from no wait at all; declare the policy to judge it."
-        ), evidence)
+            f"The {len(found)} retries came at most {waited} after each failure: too few"
+            " ended by the server to tell a jitter draw from no wait at all; declare the"
+            " policy to judge it."), evidence)
+    noise = HAMMER_S + calibration.noise_s() if calibration is not None else HAMMER_S
+    typical = median([r.lower_s for r in found])
+    if policy is None and len(found) >= HAMMER_MIN_RETRIES and typical < noise:
+        return Result(name, level, "inconclusive", (
+            f"Most of the {len(found)} retries came within this machine's timer noise"
+            f" ({ms(noise)}) of their failures (median {ms(typical)}): no wait at all and a"
+            " short one look alike here; on a quiet machine, or with a declared policy,"
+            " they do not."), evidence)
     return Result(name, level, "passed", (
         f"The client waited before each of its {len(found)} retries"
         f" (shortest {ms(min(r.lower_s for r in found))})."
     ), evidence)
+
+
+def _ended_by_close(failed_by: str) -> bool:
+    """True when the previous attempt's failure is only known from its close. A fault or
+    a reply is stamped before the client can see it, so the spacing from it is a lower
+    bound of the client's sleep; a close is stamped when the event loop notices it,
+    which on a loaded machine can be after the client's sleep began."""
+    return failed_by.startswith("close (")
 
 
 def _supports(
@@ -277,13 +312,15 @@ def growth(
     xs = [float(r.n) for r in pre]
     ds = [max(r.failure_to_start_s, 1e-6) for r in pre]
     slope = theil_sen(xs, [math.log(d) for d in ds])[0]
-    lo, hi = _slope_interval(xs, ds, calibration.noise_s() + reaction)
+    margin = calibration.noise_s() + reaction if policy is not None else growth_margin_s(
+        calibration)
+    lo, hi = _slope_interval(xs, ds, margin)
     factor, factor_lo, factor_hi = math.exp(slope), _exp(lo), _exp(hi)
     evidence: dict[str, Any] = {
         "attempts": [r.attempt for r in pre], "delays_s": [round(d, 6) for d in ds],
         "factor": round(factor, 4), "factor_range": [_finite(factor_lo), _finite(factor_hi)],
         "kendall_tau": round(kendall_tau(xs, ds), 4), "p_increasing": kendall_p_increasing(ds),
-        "reaction_s": round(reaction, 6),
+        "reaction_s": round(reaction, 6), "noise_margin_s": round(margin, 6),
     }
     seen = f"the delays grow by {factor:.2f} per retry ({len(pre)} retries)"
     if policy is not None and policy.jitter != "none":
@@ -309,8 +346,8 @@ def growth(
     evidence["expected_factor"] = f">= {INCREASING_FACTOR}"
     if factor >= INCREASING_FACTOR:
         return Result(name, level, "passed", f"The client backs off: {seen}.", evidence)
-    if (len(pre) >= 3 and _cv(ds) <= DETERMINISTIC_CV
-            and _robustly_outside(xs, ds, calibration.noise_s(), INCREASING_FACTOR, math.inf)):
+    if (len(pre) >= 3 and _cv(ds) <= DETERMINISTIC_CV and min(ds) >= GROWTH_NOISE_RATIO * margin
+            and _robustly_outside(xs, ds, margin, INCREASING_FACTOR, math.inf)):
         return Result(name, level, "failed", (
             f"The client does not back off: {seen} (at most {factor_hi:.2f} allowing for timer"
             f" noise); {RFC_RETRY} and every retry guide ask for growing delays, e.g. double"
@@ -318,6 +355,17 @@ def growth(
     return Result(name, level, "inconclusive", (
         f"{seen.capitalize()}: timer noise or jitter leaves open whether the client backs"
         " off; lengthen the delays or declare the policy."), evidence)
+
+
+def growth_margin_s(calibration: Calibration) -> float:
+    """How much noise may have lengthened each delay, for ``backoff: increasing``: the
+    measured p99.9 timer overshoot (about the largest of the calibration's 300 samples),
+    at least :data:`GROWTH_NOISE_FLOOR_S`. Growth is judged on the whole series, not on
+    one delay: to make growing delays look flat, noise would have to shrink retry after
+    retry by more than the growth, and :func:`_robustly_outside` still leaves each retry
+    out in turn, so one stall never decides. A failure also needs delays of at least
+    :data:`GROWTH_NOISE_RATIO` margins. Unmeasured, it is 20 ms."""
+    return max(calibration.q_s, GROWTH_NOISE_FLOOR_S)
 
 
 def _slope_interval(

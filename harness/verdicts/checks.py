@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from harness.timeline import Attempt, StoredMessage, Timeline
+from harness.timeline import Attempt, Timeline
 from harness.verdicts.calibration import Calibration
-from harness.verdicts.delays import delivered_ok
+from harness.verdicts.copies import Copies, group_copies
+from harness.verdicts.delays import delivered_ok, failure_ns
 from harness.verdicts.exchanges import Exchange, address, exchanges, verb
 from harness.verdicts.result import Result, ms
 from harness.verdicts.spec import AttemptBounds, ClientExit, Delivered, Level
@@ -26,12 +26,8 @@ _TRANSACTION_END = frozenset({"MAIL", "RSET", "QUIT", "DATA"})
 
 # -- delivered and duplicate-risk ------------------------------------------------------
 
-
-def message_key(message: StoredMessage) -> str:
-    """What makes two stored messages copies of one: the Message-ID, else the bytes."""
-    if message.message_id:
-        return message.message_id
-    return "sha256:" + hashlib.sha256(message.raw).hexdigest()[:16]
+NEVER_CONNECTED = "The client never connected: nothing to judge."
+RFC_MESSAGE_ID = "RFC 5322 §3.6.4"
 
 
 def unacknowledged(timeline: Timeline) -> list[int]:
@@ -40,56 +36,78 @@ def unacknowledged(timeline: Timeline) -> list[int]:
     return [a.index for a in timeline.attempts if a.of_kind("message") and not delivered_ok(a)]
 
 
-def _copies(timeline: Timeline) -> dict[str, list[int]]:
-    copies: dict[str, list[int]] = {}
-    for message in timeline.messages:
-        copies.setdefault(message_key(message), []).append(message.attempt)
-    return copies
+def _excused(group: Copies, gaps: Sequence[int]) -> int:
+    """Extra copies of ``group`` that the gap explains: one per copy stored in it, as long
+    as the copies keep one Message-ID (a receiver can then deduplicate them)."""
+    if group.new_ids:
+        return 0
+    return min(group.count - 1, sum(1 for a in group.attempts if a in gaps))
 
 
-def _excused(copies: Mapping[str, Sequence[int]], gaps: Sequence[int]) -> dict[str, int]:
-    """Extra copies per message that the gap explains: one per unacknowledged copy."""
-    return {key: min(len(at) - 1, sum(1 for a in at if a in gaps)) for key, at in copies.items()}
+def _copies_evidence(groups: Sequence[Copies]) -> dict[str, list[int]]:
+    return {g.key: list(g.attempts) for g in groups}
 
 
 def delivered(timeline: Timeline, expected: Delivered) -> Result:
     """``once``: every message stored exactly once, with one extra copy allowed per copy
-    stored in the synchronisation gap (reported as ``duplicate-risk``); ``at-least-once``:
-    some copy stored; ``never``: nothing stored."""
+    stored in the synchronisation gap (reported as ``duplicate-risk``) when the retry
+    kept the Message-ID; ``at-least-once``: some copy stored; ``never``: nothing stored.
+    Copies are found by Message-ID and by content (:mod:`harness.verdicts.copies`)."""
     name = "delivered"
-    copies = _copies(timeline)
+    groups = group_copies(timeline.messages)
     gaps = unacknowledged(timeline)
-    evidence: dict[str, Any] = {"expected": expected, "copies": copies,
+    evidence: dict[str, Any] = {"expected": expected, "copies": _copies_evidence(groups),
                                 "unacknowledged_attempts": gaps}
-    stored = sum(len(at) for at in copies.values())
+    stored = sum(g.count for g in groups)
+    if not timeline.attempts:
+        if expected in ("never", "at-most-once"):
+            return Result(name, "violation", "skipped", NEVER_CONNECTED, evidence)
+        return Result(name, "violation", "failed",
+                      "The client never connected, so no message was delivered.", evidence)
     if expected == "never":
         if not stored:
             return Result(name, "violation", "passed", "No message was delivered, as expected.",
                           evidence)
-        first = min(a for at in copies.values() for a in at)
+        first = min(a for g in groups for a in g.attempts)
         return Result(name, "violation", "failed", (
             f"The client delivered {stored} message(s), the first on attempt {first}, where the"
-            " scenario expects none: it went on after a permanent rejection or a session it"
-            " should have refused. Stop at the first 5yz or failed certificate check."),
-            evidence)
+            f" scenario expects none: {went_on(timeline.attempt(first))}."), evidence)
+    if expected == "at-most-once" and not stored:
+        return Result(name, "violation", "passed", (
+            f"No message was delivered in {len(timeline.attempts)} attempt(s), which the"
+            " scenario accepts (refusing is safe here)."), evidence)
     if not stored:
-        return Result(name, "violation", "failed", (
-            f"No message was delivered in {len(timeline.attempts)} attempt(s); {RFC_RETRY}:"
-            " transient failures (4yz, dropped connections) MUST be retried until the"
-            " message is transmitted or the sender gives up."), evidence)
+        last = timeline.attempts[-1]
+        ending, transient = attempt_ending(last)
+        detail = (f"No message was delivered in {len(timeline.attempts)} attempt(s); the last"
+                  f" (attempt {last.index}) {ending}.")
+        if transient:
+            detail += (f" {RFC_RETRY}: transient failures (4yz, dropped connections) MUST be"
+                       " retried until the message is transmitted or the sender gives up.")
+        return Result(name, "violation", "failed", detail, evidence)
     if expected == "at-least-once":
         return Result(name, "violation", "passed",
                       f"The message was delivered ({stored} copy(ies)).", evidence)
-    excused = _excused(copies, gaps)
-    extra = {key: at for key, at in copies.items() if len(at) - 1 > excused[key]}
+
+    extra = [g for g in groups if g.count - 1 > _excused(g, gaps)]
     if extra:
-        key, at = next(iter(extra.items()))
+        g = extra[0]
+        where = ", ".join(map(str, g.attempts))
+        if g.new_ids:
+            return Result(name, "violation", "failed", (
+                f"Message {g.key} was delivered {g.count} times (attempts {where}), each copy"
+                f" with the same content under a new Message-ID; {RFC_MESSAGE_ID}: a"
+                " retransmission is the same message and keeps its Message-ID, so a receiver"
+                f" can drop the copies a dropped connection makes ({RFC_DUPLICATES}). Build"
+                " the message once, before the retry loop."),
+                {**evidence, "duplicates": {g.key: list(g.attempts)},
+                 "message_ids": [m for m in g.message_ids if m]})
         return Result(name, "violation", "failed", (
-            f"Message {key} was delivered {len(at)} times (attempts"
-            f" {', '.join(map(str, at))}); the server had accepted it with a 250 already."
-            f" {RFC_DUPLICATES}: after a 2yz to the final dot the server is responsible;"
-            " do not send it again."), {**evidence, "duplicates": extra})
-    if any(excused.values()):
+            f"Message {g.key} was delivered {g.count} times (attempts {where}); the server had"
+            f" accepted it with a 250 already. {RFC_DUPLICATES}: after a 2yz to the final dot"
+            " the server is responsible; do not send it again."),
+            {**evidence, "duplicates": {g.key: list(g.attempts)}})
+    if any(_excused(g, gaps) for g in groups):
         return Result(name, "violation", "passed", (
             "Delivered once, plus one copy per connection dropped between storing and"
             " replying (see duplicate-risk)."), evidence)
@@ -102,19 +120,63 @@ def duplicate_risk(timeline: Timeline) -> Result | None:
     gaps = unacknowledged(timeline)
     if not gaps:
         return None
-    copies = _copies(timeline)
-    excused = {key: n for key, n in _excused(copies, gaps).items() if n}
-    evidence: dict[str, Any] = {"unacknowledged_attempts": gaps, "copies": copies}
-    if excused:
-        key = next(iter(excused))
+    groups = group_copies(timeline.messages)
+    evidence: dict[str, Any] = {"unacknowledged_attempts": gaps,
+                                "copies": _copies_evidence(groups)}
+    copied = [g for g in groups if g.count > 1]
+    if copied:
+        g = copied[0]
+        renamed = (" under a new Message-ID each time, so the receiver cannot deduplicate"
+                   " them" if g.new_ids else "")
         return Result("duplicate-risk", "advisory", "failed", (
-            f"Message {key} was stored on attempt {gaps[0]} but the connection dropped before"
-            f" the 250, and the retry stored it again ({len(copies[key])} copies): expected by"
-            f" {RFC_DUPLICATES}. To avoid it, surface 'delivery uncertain' instead of retrying,"
-            " or let the receiver deduplicate by Message-ID."), evidence)
+            f"Message {g.key} was stored on attempt {g.attempts[0]} but the connection dropped"
+            f" before the 250, and retries stored it again ({g.count} copies, attempts"
+            f" {', '.join(map(str, g.attempts))}){renamed}: expected by {RFC_DUPLICATES}. To"
+            " avoid it, surface 'delivery uncertain' instead of retrying, or keep the"
+            " Message-ID and let the receiver deduplicate by it."), evidence)
     return Result("duplicate-risk", "advisory", "passed", (
         f"The connection dropped after the message was stored (attempt {gaps[0]}) and no"
-        " duplicate followed."), evidence)
+        " copy of it, by Message-ID or by content, was stored again."), evidence)
+
+
+def attempt_ending(attempt: Attempt) -> tuple[str, bool]:
+    """How ``attempt`` ended, in words, and whether that was a transient failure."""
+    if delivered_ok(attempt):
+        return "delivered the message", False
+    failure = failure_ns(attempt)
+    if failure is not None:
+        code = next((e.code for e in exchanges(attempt)
+                     if e.code is not None and e.code // 100 in (4, 5)), None)
+        if code is not None:
+            return f"ended with reply {code}", code // 100 == 4
+        return f"ended with {failure[1]}", True
+    if attempt.end_ns is None or attempt.closed_by == "server-stop":
+        return "was still open when the run ended", False
+    return f"ended ({attempt.closed_by}) without a failure the server caused", False
+
+
+def went_on(attempt: Attempt) -> str:
+    """What ``attempt``, which delivered a message the scenario forbids, went on after."""
+    failures = permanent_failures(attempt)
+    if failures:
+        first = failures[0]
+        return f"it went on after {first.code} to {first.verb}, a permanent rejection"
+    commands = [verb(e) for e in attempt.of_kind("command")]
+    tls_events = [e for e in attempt.of_kind("tls")]
+    handshakes = [e for e in tls_events if e.data.get("event") == "handshake"]
+    if any(e.data.get("fault") == "strip-starttls" for e in attempt.faults):
+        return "STARTTLS was stripped from the server's capabilities and it sent in cleartext"
+    refused = [x for x in exchanges(attempt) if x.verb == "STARTTLS" and x.code not in (None, 220)]
+    if refused:
+        return (f"STARTTLS was answered {refused[0].code} and it went on in cleartext")
+    accepted = next((e for e in handshakes if e.data.get("ok")), None)
+    if accepted is not None:
+        return (f"it completed the TLS handshake with certificate"
+                f" {accepted.data.get('certificate', '?')!r} and sent the message")
+    offered = any(e.data.get("starttls_offered") for e in tls_events)
+    if offered and "STARTTLS" not in commands:
+        return "it never issued STARTTLS, although the server offered it, and sent in cleartext"
+    return "the scenario's situation did not stop it"
 
 
 # -- attempts ---------------------------------------------------------------------------------
@@ -124,18 +186,29 @@ def attempts(timeline: Timeline, bounds: AttemptBounds) -> Result:
     """C2: at most ``max`` connections (violation: unbounded retries), at least ``min``
     (deviation: gave up or never retried a transient failure)."""
     count = len(timeline.attempts)
-    evidence = {"attempts": count, "min": bounds.min, "max": bounds.max}
+    evidence: dict[str, Any] = {"attempts": count, "min": bounds.min, "max": bounds.max}
     level: Level = "violation" if bounds.max is not None else "deviation"
+    if not count:
+        return Result("attempts", level, "skipped", NEVER_CONNECTED, evidence)
     if bounds.max is not None and count > bounds.max:
         return Result("attempts", "violation", "failed", (
             f"The client connected {count} times, more than the {bounds.max} allowed; bound"
             f" the retries (a maximum count or a give-up time, {RFC_RETRY}) and report a"
             " transient failure when they run out."), evidence)
     if bounds.min is not None and count < bounds.min:
+        last = timeline.attempts[-1]
+        ending, transient = attempt_ending(last)
+        evidence["last_attempt_ended"] = ending
+        if not transient:
+            return Result("attempts", "deviation", "skipped", (
+                f"The client connected {count} time(s), fewer than the {bounds.min} planned,"
+                f" but its last attempt (attempt {last.index}) {ending}: nothing made it"
+                " retry."), evidence)
         return Result("attempts", "deviation", "failed", (
-            f"The client connected {count} time(s), fewer than the {bounds.min} expected: it"
-            f" gave up on a transient failure; {RFC_CLASSES}: after a 4yz or a dropped"
-            " connection the client SHOULD try again."), evidence)
+            f"The client connected {count} time(s), fewer than the {bounds.min} expected; its"
+            f" last attempt (attempt {last.index}) {ending} and it did not try again;"
+            f" {RFC_CLASSES}: after a 4yz or a dropped connection the client SHOULD try"
+            " again."), evidence)
     return Result("attempts", level, "passed", f"The client connected {count} time(s).",
                   evidence)
 
@@ -200,7 +273,56 @@ def no_retry_after_permanent(timeline: Timeline) -> Result:
         return Result(name, "deviation", "passed", (
             f"After {first.code} to {first.verb} on attempt {attempt.index} the client stopped."),
             evidence)
-    return Result(name, "deviation", "skipped", "The server sent no permanent (5yz) rejection.")
+    refused = _refused_recipients(timeline)
+    if refused:
+        return _no_retry_of_recipients(timeline, refused)
+    return Result(name, "deviation", "skipped",
+                  f"The server sent no permanent (5yz) rejection: {_why_no_rejection(timeline)}.")
+
+
+def _refused_recipients(timeline: Timeline) -> list[tuple[int, Exchange]]:
+    """(attempt, exchange) of every RCPT refused with a 5yz while others were accepted."""
+    found = []
+    for attempt in timeline.attempts:
+        rcpt = [x for x in exchanges(attempt) if x.verb == "RCPT" and x.code is not None]
+        if any(x.code // 100 == 2 for x in rcpt if x.code is not None):
+            found += [(attempt.index, x) for x in rcpt if x.code is not None and x.code // 100 == 5]
+    return found
+
+
+def _no_retry_of_recipients(timeline: Timeline, refused: Sequence[tuple[int, Exchange]]) -> Result:
+    """After a 5yz to one RCPT of several, that recipient is not given again."""
+    name = "no-retry-after-permanent"
+    index, first = refused[0]
+    addresses = {address(x.argument.partition(":")[2]) for _, x in refused}
+    after_ns = first.reply.t_ns if first.reply is not None else 0
+    again = [f"#{a.index} {e.text}" for a in timeline.attempts for e in a.of_kind("command")
+             if e.t_ns > after_ns and verb(e) == "RCPT"
+             and address(e.text.partition(":")[2]) in addresses]
+    evidence = {"attempt": index, "rejected": "RCPT", "code": first.code,
+                "recipients": sorted(addresses), "given_again": again}
+    if again:
+        return Result(name, "deviation", "failed", (
+            f"After {first.code} to {first.argument!r} on attempt {index} the client gave that"
+            f" recipient again ({again[0]}); {RFC_CLASSES}: a 5yz is permanent, the client"
+            " SHOULD NOT repeat the request."), evidence)
+    return Result(name, "deviation", "passed", (
+        f"After {first.code} to {first.argument!r} on attempt {index} (the other recipients"
+        " accepted) the client did not give that recipient again."), evidence)
+
+
+def _why_no_rejection(timeline: Timeline) -> str:
+    """What the client did instead of meeting the scenario's permanent rejection."""
+    if not timeline.attempts:
+        return "the client never connected"
+    rcpts = [[e.text for e in a.of_kind("command") if verb(e) == "RCPT"]
+             for a in timeline.attempts]
+    given = max(rcpts, key=len)
+    if not given:
+        return "the client sent no RCPT"
+    if len(given) == 1:
+        return f"only one recipient was given ({given[0]!r})"
+    return f"every RCPT was accepted ({len(given)} recipients)"
 
 
 def _transaction_sender(attempt: Attempt, failure: Exchange) -> str | None:
@@ -243,7 +365,8 @@ def closes_after_421(timeline: Timeline) -> Result:
                 " closing the channel. Close it (QUIT at most) and retry later on a new"
                 " connection."), {"attempt": attempt.index, "commands_after_421": after})
     if not seen:
-        return Result(name, "violation", "skipped", "The server sent no 421.")
+        return Result(name, "violation", "skipped", "The server sent no 421." if
+                      timeline.attempts else NEVER_CONNECTED)
     return Result(name, "violation", "passed", (
         f"After each 421 (attempts {', '.join(map(str, seen))}) the client sent nothing more"
         " but QUIT on that connection."), {"attempts_with_421": seen})
@@ -261,7 +384,7 @@ def gives_up_within(
     was still open at the end of the observation too."""
     name = "gives-up-within"
     if not timeline.attempts:
-        return Result(name, "violation", "passed", "The client made no attempt.")
+        return Result(name, "violation", "skipped", NEVER_CONNECTED)
     first, last = timeline.attempts[0], timeline.attempts[-1]
     # stopping the server closes what is still open: the client had not given up by then
     still_open = last.end_ns is None or last.closed_by == "server-stop"
@@ -296,13 +419,35 @@ def gives_up_within(
 # -- client-exit ---------------------------------------------------------------------------------
 
 
-def client_exit(expected: ClientExit, code: int | None) -> Result:
-    """The exit status is how a command-line client reports the outcome to its caller."""
+def client_exit(expected: ClientExit, code: int | None,
+                timeline: Timeline | None = None) -> Result:
+    """The exit status is how a command-line client reports the outcome to its caller.
+    ``matches-delivery``: zero when the client heard a 250 for a stored message, non-zero
+    when nothing was stored; either, when a copy was stored unacknowledged."""
     name = "client-exit"
-    evidence = {"expected": expected, "exit_code": code}
+    evidence: dict[str, Any] = {"expected": expected, "exit_code": code}
     if code is None:
         return Result(name, "violation", "skipped",
                       "The client's exit code is not known (it is not a process).", evidence)
+    if expected == "matches-delivery":
+        attempts = timeline.attempts if timeline is not None else ()
+        heard = [a.index for a in attempts if delivered_ok(a)]
+        stored = any(a.of_kind("message") for a in attempts)
+        evidence["acknowledged_on"] = heard
+        if heard and code != 0:
+            return Result(name, "violation", "failed", (
+                f"The client exited with {code} although its message was accepted with a 250"
+                f" on attempt {heard[0]}; a caller that retries on that failure sends it"
+                f" twice ({RFC_DUPLICATES})."), evidence)
+        if not stored and code == 0:
+            return Result(name, "violation", "failed", (
+                "The client exited with 0 although no message was delivered; report a"
+                f" failure (non-zero exit) so callers do not take it as sent ({RFC_CLASSES})."),
+                evidence)
+        outcome = "delivered" if heard else "did not deliver" if not stored else "was unsure"
+        return Result(name, "violation", "passed",
+                      f"The client exited with {code} and {outcome}: its exit tells the truth.",
+                      evidence)
     if (code == 0) == (expected == "zero"):
         return Result(name, "violation", "passed", f"The client exited with {code}.", evidence)
     if expected == "zero":

@@ -16,6 +16,10 @@ from harness.verdicts.spec import Level
 
 Status = Literal["passed", "failed", "inconclusive", "skipped"]
 
+GENERAL = frozenset({"delivered", "attempts", "client-exit", "gives-up-within", "duplicate-risk"})
+"""Results every kind of scenario may carry. The others (backoff, 421, permanence, the
+TLS checks) are a scenario's *key* results: what it exists to test."""
+
 
 @dataclass(frozen=True)
 class Result:
@@ -33,6 +37,12 @@ class Result:
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def key(self) -> bool:
+        """True for what the scenario exists to test (see :data:`GENERAL`): when every key
+        result of a scenario is skipped, its situation never arose."""
+        return self.name.partition(".")[0] not in GENERAL
+
+    @property
     def fails(self) -> bool:
         """True when this result fails the verdict: a failed violation or deviation."""
         return self.status == "failed" and self.level != "advisory"
@@ -46,6 +56,7 @@ class Result:
             "name": self.name,
             "level": self.level,
             "status": self.status,
+            "key": self.key,
             "detail": self.detail,
             "evidence": dict(self.evidence),
         }

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Level = Literal["violation", "deviation", "advisory"]
-Delivered = Literal["once", "at-least-once", "never"]
+Delivered = Literal["once", "at-least-once", "at-most-once", "never"]
 Jitter = Literal["none", "full", "equal", "decorrelated"]
-ClientExit = Literal["zero", "non-zero"]
+ClientExit = Literal["zero", "non-zero", "matches-delivery"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class Expectations:
     """Everything a scenario may expect. ``backoff="increasing"`` means a generic
     "backs off" check with no declared policy.
 
-    ``relax`` names deviation-level expectations the scenario accepts as advisory.
+    ``relax`` names deviation-level expectations the scenario accepts as advisory;
+    ``opportunistic`` makes accepting a bad certificate advisory.
     """
 
     delivered: Delivered | None = None
@@ -56,3 +57,6 @@ class Expectations:
     discards_injected_responses: bool | None = None
     re_ehlo_after_starttls: bool | None = None
     relax: frozenset[str] = field(default_factory=frozenset)
+    opportunistic: bool = False
+    """The client is an opportunistic MTA (RFC 7435, Postfix ``may``): delivering over a
+    bad certificate is reported as advisory, with its evidence."""

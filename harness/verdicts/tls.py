@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from harness.timeline import Attempt, Event, Timeline
+from harness.tls.variants import VARIANTS
 from harness.verdicts.exchanges import exchanges, verb
 from harness.verdicts.result import Result
+from harness.verdicts.spec import Level
 
 RFC_CERT = "RFC 8314 §5"
 RFC_STARTTLS = "RFC 3207 §4.2"
@@ -47,39 +49,98 @@ def _tls_failure(attempt: Attempt) -> Event | None:
     refused = [x.reply for x in exchanges(attempt)
                if x.verb == "STARTTLS" and x.reply is not None and x.code != 220]
     for event in attempt.events:
-        if _handshake(event) is False or event in refused:
+        if (_handshake(event) is False and _client_hello(event)) or event in refused:
             return event
         if event.kind == "fault" and event.data.get("fault") == "strip-starttls":
             return event
     return None
 
 
-def refuses_bad_certificate(timeline: Timeline) -> Result:
+def refuses_bad_certificate(timeline: Timeline, opportunistic: bool = False) -> Result:
     """No AUTH, MAIL, RCPT, DATA or message content after accepting a certificate that
-    must not validate (the scenario serves one): RFC 8314 §5.3."""
+    must not validate (the scenario serves one): RFC 8314 §5.3. A refusal counts only
+    where a ClientHello arrived: a client that never started TLS refused nothing.
+
+    The level is the certificate's (``deviation`` for weak cryptography, see
+    ``docs/certificates.md``); for an ``opportunistic`` client (an MTA without a TLS
+    policy, RFC 7435) an acceptance is reported as advisory, with the same evidence.
+    """
     name = "refuses-bad-certificate"
     handshakes = [(a, e) for a in timeline.attempts for e in a.events if _handshake(e) is not None]
-    if not handshakes:
-        return Result(name, "violation", "skipped",
-                      "No TLS handshake was recorded: the client never reached the certificate.")
-    for attempt, event in handshakes:
+    reached = [(a, e) for a, e in handshakes if _client_hello(e)]
+    if not reached:
+        return Result(name, "violation", "skipped", _why_no_client_hello(timeline, handshakes))
+    for attempt, event in reached:
         if not _handshake(event):
             continue
         went_on = [e.text for e in attempt.events if e.t_ns >= event.t_ns and (
             (e.kind == "command" and verb(e) in _SENDS_MAIL) or e.kind == "data")]
         if went_on:
-            return Result(name, "violation", "failed", (
-                f"On attempt {attempt.index} the client accepted a certificate that must not"
-                f" validate and went on with {went_on[0]!r}; {RFC_CERT}: a session whose"
-                " certificate cannot be validated MUST NOT count as confidential. Verify the"
-                " chain and the host name, and abort."),
-                {"attempt": attempt.index, "after_handshake": went_on})
-    accepted = [a.index for a, e in handshakes if _handshake(e)]
-    return Result(name, "violation", "passed", (
-        "The client sent no credentials or mail over the bad certificate"
-        + (f" (it completed the handshake on attempts {accepted} and then stopped)."
-           if accepted else " (it refused the handshake).")),
-        {"handshakes": len(handshakes), "accepted_then_stopped": accepted})
+            certificate = str(event.data.get("certificate", ""))
+            level = "advisory" if opportunistic else _certificate_level(certificate)
+            detail = (
+                f"On attempt {attempt.index} the client accepted {_weakness(event)} and went on"
+                f" with {went_on[0]!r}; {RFC_CERT}: a session whose certificate cannot be"
+                " validated MUST NOT count as confidential. Verify the chain, the host name"
+                " and the protocol version, and abort.")
+            if opportunistic:
+                detail += (" Reported as advisory: the client is declared opportunistic"
+                           " (RFC 7435), which may deliver over an unauthenticated channel.")
+            return Result(name, level, "failed", detail, {
+                "attempt": attempt.index, "after_handshake": went_on,
+                "certificate": certificate, "version": event.data.get("version"),
+                "opportunistic": opportunistic})
+    accepted = [a.index for a, e in reached if _handshake(e)]
+    refused = next((e for _, e in reached if not _handshake(e)), None)
+    how = (f" (it completed the handshake on attempts {accepted} and then stopped)."
+           if accepted else f" (it refused the handshake: {_describe(refused)})."
+           if refused is not None else ".")
+    return Result(name, "violation", "passed",
+                  "The client sent no credentials or mail over the bad certificate" + how,
+                  {"handshakes": len(reached), "accepted_then_stopped": accepted})
+
+
+def _client_hello(event: Event) -> bool:
+    """True when the client got as far as a ClientHello on this handshake. Timelines
+    from before the ``client_hello`` fact count every failed handshake as reached."""
+    if _handshake(event):
+        return True
+    return bool(event.data.get("client_hello", event.data.get("outcome") != "plaintext"))
+
+
+def _why_no_client_hello(timeline: Timeline, handshakes: list[tuple[Attempt, Event]]) -> str:
+    """Why no TLS handshake reached the certificate, from the timeline."""
+    if not timeline.attempts:
+        return "The client never connected: nothing to judge."
+    commands = {verb(e) for a in timeline.attempts for e in a.of_kind("command")}
+    offered = any(e.data.get("starttls_offered") for a in timeline.attempts
+                  for e in a.of_kind("tls"))
+    if not handshakes and offered and "STARTTLS" not in commands:
+        return ("The client never issued STARTTLS, although the server offered it: it never"
+                " reached the certificate.")
+    sent = next((str(e.data["first_bytes"]) for _, e in handshakes if e.data.get("first_bytes")),
+                None)
+    if sent:
+        return (f"No ClientHello arrived: the client never started TLS; it sent {sent!r} in"
+                " plaintext.")
+    return "No ClientHello arrived: the client never started TLS."
+
+
+def _certificate_level(name: str) -> Level:
+    """How much accepting certificate ``name`` weighs, as the catalogue documents it."""
+    variant = VARIANTS.get(name)
+    return variant.level if variant is not None else "violation"
+
+
+def _weakness(event: Event) -> str:
+    """What was wrong with the session the client accepted, in the catalogue's words."""
+    name = str(event.data.get("certificate", ""))
+    variant = VARIANTS.get(name)
+    version = event.data.get("version")
+    what = (variant.description.split("\n", 1)[0].rstrip(".") if variant is not None
+            else "a certificate that must not validate")
+    negotiated = f", negotiated {version}" if version else ""
+    return f"certificate {name!r} ({what}{negotiated})" if name else what + negotiated
 
 
 def no_plaintext_fallback(timeline: Timeline) -> Result:
@@ -104,13 +165,19 @@ def no_plaintext_fallback(timeline: Timeline) -> Result:
                 " it. Abort, or retry later over TLS."),
                 {"tls_failed_on": failed_at[0], "attempt": attempt.index, "cleartext": clear})
     if failed_at is None:
-        return Result(name, "violation", "skipped", "TLS never failed; nothing to fall back from.")
+        handshakes = [(a, e) for a in timeline.attempts for e in a.events
+                      if _handshake(e) is False]
+        return Result(name, "violation", "skipped", (
+            _why_no_client_hello(timeline, handshakes) if handshakes or not timeline.attempts
+            else "TLS never failed: nothing to fall back from."))
     return Result(name, "violation", "passed", (
         f"After TLS failed on attempt {failed_at[0]} the client sent no AUTH or mail in"
         " cleartext."), {"tls_failed_on": failed_at[0]})
 
 
-def _describe(event: Event) -> str:
+def _describe(event: Event | None) -> str:
+    if event is None:
+        return "no reason recorded"
     if event.kind == "reply":
         return f"STARTTLS answered {event.text.splitlines()[0]!r}"
     if event.kind == "fault":
@@ -130,7 +197,9 @@ def no_plaintext_auth(timeline: Timeline) -> Result:
                     f" {RFC_CERT}: credentials only over TLS. Require STARTTLS (or implicit"
                     " TLS) before authenticating."),
                     {"attempt": attempt.index, "command": f"AUTH {mechanism}".strip()})
-    return Result(name, "violation", "passed", "No AUTH command travelled in cleartext.")
+    if not any(verb(e) == "AUTH" for a in timeline.attempts for e in a.of_kind("command")):
+        return Result(name, "violation", "skipped", "No AUTH was sent: nothing to judge.")
+    return Result(name, "violation", "passed", "Every AUTH command travelled over TLS.")
 
 
 def discards_injected_responses(timeline: Timeline) -> Result:
@@ -161,10 +230,22 @@ def discards_injected_responses(timeline: Timeline) -> Result:
                 f" the injected plaintext advertised; {RFC_STARTTLS}: discard everything learnt"
                 " before TLS and use only the post-TLS EHLO reply."), {**evidence, "used": used})
     if not injected_on:
-        return Result(name, "violation", "skipped", "No response was injected after STARTTLS.")
-    return Result(name, "violation", "passed", (
-        f"The client ignored the injected replies (attempts {injected_on})."),
-        {"attempts": injected_on})
+        return Result(name, "violation", "skipped", (
+            "No response was injected after STARTTLS: " + _why_no_starttls(timeline)))
+    secured = [a.index for a in timeline.attempts if a.index in injected_on
+               and any(_handshake(e) for e in a.events)]
+    how = ("ignored the injected replies" if secured else
+           "ended the session without using them (it never completed the handshake)")
+    return Result(name, "violation", "passed", f"The client {how} (attempts {injected_on}).",
+                  {"attempts": injected_on, "secured": secured})
+
+
+def _why_no_starttls(timeline: Timeline) -> str:
+    if not timeline.attempts:
+        return "the client never connected."
+    if not any(verb(e) == "STARTTLS" for a in timeline.attempts for e in a.of_kind("command")):
+        return "the client never issued STARTTLS."
+    return "the STARTTLS the client issued was not answered with 220."
 
 
 def _is_injection(event: Event) -> bool:
@@ -238,7 +319,10 @@ def re_ehlo_after_starttls(timeline: Timeline) -> Result:
                 " forget the earlier capabilities and SHOULD send EHLO first."),
                 {"attempt": attempt.index, "first_command": first.text})
     if not checked:
-        return Result(name, "deviation", "skipped", "No STARTTLS handshake succeeded.")
+        return Result(name, "deviation", "skipped", "No STARTTLS handshake succeeded: " + (
+            _why_no_starttls(timeline) if not any(_handshake(e) is False for a in
+                                                   timeline.attempts for e in a.events)
+            else "every handshake failed."))
     return Result(name, "deviation", "passed",
                   f"The client sent EHLO again after STARTTLS (attempts {checked}).",
                   {"attempts": checked})

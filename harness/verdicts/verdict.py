@@ -18,7 +18,6 @@ from harness.verdicts.spec import Expectations
 __all__ = ["Result", "Status", "Verdict", "judge"]
 
 _TLS: dict[str, Callable[[Timeline], Result]] = {
-    "refuses_bad_certificate": tls.refuses_bad_certificate,
     "no_plaintext_fallback": tls.no_plaintext_fallback,
     "no_plaintext_auth": tls.no_plaintext_auth,
     "discards_injected_responses": tls.discards_injected_responses,
@@ -109,9 +108,25 @@ def judge(
     if e.gives_up_within_s is not None:
         results.append(checks.gives_up_within(timeline, e.gives_up_within_s, cal, duration_s))
     if e.client_exit is not None:
-        results.append(checks.client_exit(e.client_exit, client_exit))
+        results.append(checks.client_exit(e.client_exit, client_exit, timeline))
+    if e.refuses_bad_certificate:
+        results.append(tls.refuses_bad_certificate(timeline, e.opportunistic))
     results += [check(timeline) for field, check in _TLS.items() if getattr(e, field)]
+    if e.opportunistic:
+        results = _opportunistic(results)
     return Verdict(tuple(_relax(r, e.relax) for r in results), cal, fitted, seed)
+
+
+def _opportunistic(results: list[Result]) -> list[Result]:
+    """An opportunistic client that delivered over a bad certificate did what it is
+    documented to do: the delivery and the exit code that follow from that acceptance
+    are advisory too, like the acceptance itself."""
+    accepted = any(r.name == "refuses-bad-certificate" and r.status == "failed"
+                   for r in results)
+    if not accepted:
+        return results
+    follow = {"delivered", "client-exit"}
+    return [r.relaxed() if r.name in follow and r.status == "failed" else r for r in results]
 
 
 def _relax(result: Result, relax: frozenset[str]) -> Result:

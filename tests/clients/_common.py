@@ -42,7 +42,7 @@ class Policy:
     initial_s: float = 0.005
     factor: float = 2.0
     cap_s: float = 0.04
-    max_attempts: int = 4
+    max_attempts: int = 6
     timeout_s: float = 0.5
 
 
@@ -63,6 +63,8 @@ class Behaviour:
     require_tls: bool = True                   # when the target is a TLS server
     auth_before_tls: bool = False
     timeout: bool = True
+    constant_delay_s: float | None = None      # the same delay before every retry
+    new_message_id: bool = False               # build the message again for each attempt
 
 
 def message(message_id: str | None = None) -> bytes:
@@ -182,6 +184,8 @@ def send_with_retries(target: Target, policy: Policy = Policy(),
     while True:
         attempt += 1
         counted += 1
+        if behaviour.new_message_id and attempt > 1:
+            data = message()
         try:
             once(target, data, policy, behaviour, state)
             return attempt
@@ -197,7 +201,9 @@ def send_with_retries(target: Target, policy: Policy = Policy(),
                 raise
             if attempt >= SAFETY_ATTEMPTS:
                 raise
-        if behaviour.wait:
+        if behaviour.constant_delay_s is not None:
+            time.sleep(behaviour.constant_delay_s)
+        elif behaviour.wait:
             envelope = min(policy.cap_s, policy.initial_s * policy.factor ** (attempt - 1))
             time.sleep(rng.uniform(0.75 * envelope, envelope))  # within the declared equal
             # jitter [envelope/2, envelope], with a margin for the timer

@@ -282,6 +282,12 @@ def send_not_verifying(host: str, port: int, context: ssl.SSLContext) -> None:
     tls_clients.send_starttls(host, port, permissive_client_context())
 
 
+def send_logging_in_over_tls(host: str, port: int, context: ssl.SSLContext) -> None:
+    """The correct twin for no-plaintext-auth sends AUTH, over TLS: a client that sends
+    none has nothing to judge (the check is skipped)."""
+    tls_clients.send_starttls(host, port, context, login=True)
+
+
 def send_trusting(host: str, port: int, context: ssl.SSLContext) -> None:
     tls_clients.send_trusting_buffered_replies(host, port, context)
 
@@ -294,7 +300,7 @@ CHECKS = [
      tls_clients.send_opportunistic, tls_clients.send_starttls),
     (verdicts.no_plaintext_auth, {"auth_require_tls": False},
      (faults.Capabilities(add=["AUTH PLAIN LOGIN"], when="before-tls"),),
-     tls_clients.send_auth_before_tls, tls_clients.send_starttls),
+     tls_clients.send_auth_before_tls, send_logging_in_over_tls),
     (verdicts.discards_injected_responses, {}, (faults.InjectAfterStartTLS(),),
      send_trusting, tls_clients.send_starttls),
     (verdicts.re_ehlo_after_starttls, {}, (), send_without_re_ehlo, tls_clients.send_starttls),

@@ -33,7 +33,7 @@ def test_nodemailer_recipe_passes(tmp_path: Path) -> None:
     results = run_recipe(tmp_path, scenarios, COMMAND)
     assert failures(results) == {}
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
-    assert len(results["banner-421-throttle"]["attempts"]) == 3
+    assert len(results["banner-421-throttle"]["attempts"]) == 6
 
 
 def test_nodemailer_require_tls_never_sends_in_clear(tmp_path: Path) -> None:

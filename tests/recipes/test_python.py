@@ -25,7 +25,7 @@ def test_smtplib_recipe_passes(tmp_path: Path) -> None:
     command = [PYTHON, str(EXAMPLES / "smtplib" / "send.py"), *PLACEHOLDERS, "--timeout", "2"]
     results = run_recipe(tmp_path, [*REPRESENTATIVE, "dot-554", "store-then-drop"], command)
     assert failures(results) == {}
-    assert len(results["banner-421-throttle"]["attempts"]) == 3
+    assert len(results["banner-421-throttle"]["attempts"]) == 6
     assert results["dot-554"]["client"]["exit_code"] == 2  # permanent: not retried
     # the retry after the unacknowledged DATA is the same message: one Message-ID
     copies = {m["message_id"] for m in results["store-then-drop"]["messages"]}

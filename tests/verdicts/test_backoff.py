@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import pytest
 
+from harness.timeline import Timeline
 from harness.verdicts.backoff import judge_backoff, support_s
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import retries
 from harness.verdicts.fitted import fit_policy
 from harness.verdicts.result import Result
 from harness.verdicts.spec import BackoffPolicy
-from tests.verdicts.script import retry_series
+from tests.verdicts.script import Script, retry_series
 
 QUIET = Calibration(samples=200, sleep_s=0.001, p50_s=0.0002, p99_s=0.001, q_s=0.002)
 NONE = BackoffPolicy(initial_s=0.1, factor=2.0, jitter="none")
 FULL = BackoffPolicy(initial_s=0.1, factor=2.0, jitter="full")
+
+
+EQUAL = BackoffPolicy(initial_s=0.005, factor=2.0, cap_s=0.04, jitter="equal")
+
+
+def growth_of(timeline: Timeline, calibration: Calibration) -> Result:
+    results, _ = judge_backoff(timeline, "increasing", calibration)
+    return {r.name: r for r in results}["backoff.growth"]
 
 
 def judged(delays: list[float], policy: BackoffPolicy | str) -> dict[str, Result]:
@@ -171,7 +180,38 @@ def test_increasing_passes_growth_and_fails_flat_deterministic_delays() -> None:
     flat = judged([1.0, 1.01, 1.0, 0.99], "increasing")["backoff.growth"]
     assert flat.status == "failed"
     assert "does not back off" in flat.detail
-    assert judged([0.1, 0.1, 0.1], "increasing")["backoff.growth"].status == "inconclusive"
+    assert judged([0.1, 0.1, 0.1], "increasing")["backoff.growth"].status == "failed"
+
+
+def test_a_constant_backoff_fails_growth_only_where_noise_cannot_explain_it() -> None:
+    """Five retries 0.1 s apart: flat on a quiet machine; where timer noise reaches a
+    tenth of the delays (p99.9 overshoot 12 ms) the same delays are undecidable, and a
+    growing series with a stall on each of its first two retries never fails."""
+    flat = retry_series([0.1, 0.101, 0.1, 0.102, 0.1])
+    quiet = growth_of(flat, QUIET)
+    assert quiet.status == "failed"
+    assert quiet.evidence["noise_margin_s"] == 0.005
+    noisy = Calibration(samples=300, sleep_s=0.001, p50_s=0.001, p99_s=0.008, q_s=0.012)
+    assert growth_of(flat, noisy).status == "inconclusive"
+    stalled = retry_series([0.1 + 0.3, 0.2 + 0.2, 0.4, 0.8, 1.6])
+    assert growth_of(stalled, QUIET).status != "failed"
+    assert growth_of(retry_series([0.005] * 5), QUIET).status == "inconclusive"
+
+
+def test_a_floor_breach_known_only_from_a_close_is_inconclusive() -> None:
+    """The false fail under pytest-xdist load: the client dropped an attempt itself (its
+    own timeout), a starved event loop stamped the close late, and the next accept came
+    1 ms after the stamp. Only spacings from a fault or a reply bound the sleep."""
+    s = Script()
+    for t in (0.0, 0.0015, 0.0030):  # accepts stamped late: the client had timed out
+        s.close(s.attempt(t), "client-close", t + 0.0005)
+    results, _ = judge_backoff(s.timeline(), EQUAL, QUIET)
+    floor = {r.name: r for r in results}["backoff.floor"]
+    assert floor.status == "inconclusive"
+    assert "close (client-close)" in floor.detail
+    served = retry_series([0.001, 0.001])  # the same spacing after a 421: a real breach
+    results, _ = judge_backoff(served, EQUAL, QUIET)
+    assert {r.name: r for r in results}["backoff.floor"].status == "failed"
     jumpy = judged([1.5, 0.5, 1.4, 0.6], "increasing")["backoff.growth"]
     assert jumpy.status == "inconclusive"
 

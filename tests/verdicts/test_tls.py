@@ -226,3 +226,65 @@ def test_re_ehlo_is_skipped_without_a_starttls_handshake() -> None:
     s = Script()
     s.delivery(0.0)
     assert tls.re_ehlo_after_starttls(s.timeline()).status == "skipped"
+
+
+# -- nothing to judge, or judged at the documented level ----------------------------------
+
+
+def test_a_plaintext_client_on_implicit_tls_refused_nothing() -> None:
+    """It never sent a ClientHello: the failed handshake is no refusal, and no TLS
+    failed for it to fall back from."""
+    s = Script()
+    a = s.attempt(0.0)
+    s.tls(a, 0.01, event="handshake", ok=False, outcome="plaintext", client_hello=False,
+          first_bytes="EHLO client")
+    s.close(a, "tls-failed", 0.02)
+    r = tls.refuses_bad_certificate(s.timeline())
+    assert r.status == "skipped"
+    assert r.detail == ("No ClientHello arrived: the client never started TLS; it sent"
+                        " 'EHLO client' in plaintext.")
+    assert tls.no_plaintext_fallback(s.timeline()).status == "skipped"
+
+
+def test_a_client_that_never_issues_starttls_is_told_so() -> None:
+    s = Script()
+    a = s.attempt(0.0)
+    s.tls(a, 0.001, event="capabilities", starttls_offered=True)
+    mail_over(s, a, 0.002, secure=False)
+    r = tls.refuses_bad_certificate(s.timeline())
+    assert r.status == "skipped"
+    assert "never issued STARTTLS" in r.detail
+    assert "never issued STARTTLS" in tls.discards_injected_responses(s.timeline()).detail
+
+
+def test_no_plaintext_auth_is_skipped_when_no_auth_was_sent() -> None:
+    s = Script()
+    s.delivery(0.0)
+    r = tls.no_plaintext_auth(s.timeline())
+    assert (r.status, r.detail) == ("skipped", "No AUTH was sent: nothing to judge.")
+
+
+def accepted(certificate: str, version: str = "TLSv1.3") -> Script:
+    s = Script()
+    a = s.attempt(0.0)
+    s.tls(a, 0.002, event="handshake", ok=True, certificate=certificate, version=version)
+    mail_over(s, a, 0.01, secure=True)
+    return s
+
+
+def test_accepting_weak_cryptography_is_a_deviation_that_names_the_weakness() -> None:
+    r = tls.refuses_bad_certificate(accepted("weak-key").timeline())
+    assert (r.level, r.status) == ("deviation", "failed")
+    assert "RSA-1024" in r.detail
+    old = tls.refuses_bad_certificate(accepted("tls1.0-only", "TLSv1.1").timeline())
+    assert old.level == "deviation"
+    assert "only TLS 1.0 and 1.1, negotiated TLSv1.1" in old.detail
+    assert "SHA-1" in tls.refuses_bad_certificate(accepted("sha1-signature").timeline()).detail
+    expired = tls.refuses_bad_certificate(accepted("expired").timeline())
+    assert expired.level == "violation"
+
+
+def test_an_opportunistic_client_accepting_a_bad_certificate_is_advisory() -> None:
+    r = tls.refuses_bad_certificate(accepted("expired").timeline(), opportunistic=True)
+    assert (r.level, r.status) == ("advisory", "failed")
+    assert r.evidence["opportunistic"] is True and "RFC 7435" in r.detail

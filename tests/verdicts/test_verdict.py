@@ -98,7 +98,7 @@ def test_to_dict_is_the_json_report() -> None:
     assert report["calibration"]["overshoot_p999_s"] == pytest.approx(0.002)
     assert report["fitted_policy"]["jitter"] == "none"
     first = report["results"][0]
-    assert set(first) == {"name", "level", "status", "detail", "evidence"}
+    assert set(first) == {"name", "level", "status", "detail", "evidence", "key"}
 
 
 def test_an_unmeasured_run_uses_the_assumed_calibration() -> None:
@@ -110,7 +110,7 @@ def test_an_unmeasured_run_uses_the_assumed_calibration() -> None:
 
 
 def test_an_unbounded_growth_range_is_null_in_json() -> None:
-    verdict = judge(retry_series([0.04, 0.08]), Expectations(backoff="increasing"),
+    verdict = judge(retry_series([0.004, 0.008]), Expectations(backoff="increasing"),
                     calibration=QUIET)
     growth = json.loads(json.dumps(verdict.to_dict(), allow_nan=False))["results"][1]
     assert growth["name"] == "backoff.growth"

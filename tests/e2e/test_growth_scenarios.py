@@ -1,0 +1,80 @@
+"""The catalogue's growth-checking scenarios decide: a client whose delay never grows
+fails them, a client that retries at once is never passed, the bundled client passes.
+
+Each scenario faults five attempts, so there are five retries to judge. Where the
+machine's timer noise is too large to tell 0.1 s apart from a slowly growing delay, the
+result must say inconclusive; the test checks that it does so only there.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from harness.clients import CommandClient
+from harness.examples.client import DEMO_COMMAND
+from harness.model import load_scenario
+from harness.run import RunResult, run_scenario
+from harness.verdicts import Calibration, calibrate
+from harness.verdicts.backoff import GROWTH_NOISE_RATIO, growth_margin_s
+
+GROWTH = ("banner-421-throttle", "ehlo-421", "mail-421", "rcpt-421", "data-421",
+          "reset-after-connect")
+CONSTANT_S = 0.1
+
+
+def zoo(name: str) -> list[str]:
+    return [sys.executable, "-m", f"tests.clients.{name}", "--host", "{host}", "--port",
+            "{port}"]
+
+
+def run_all(command: list[str] | tuple[str, ...], calibration: Calibration) -> list[RunResult]:
+    def one(name: str) -> RunResult:
+        return run_scenario(load_scenario(name), CommandClient(list(command)), timeout_s=40,
+                            calibration=calibration)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, GROWTH))
+
+
+@pytest.fixture(scope="module")
+def calibration() -> Calibration:
+    return calibrate()
+
+
+def test_every_growth_scenario_faults_five_attempts() -> None:
+    for name in GROWTH:
+        scenario = load_scenario(name)
+        assert scenario.expectations().backoff == "increasing"
+        assert scenario.expectations().attempts is not None
+        assert scenario.expectations().attempts.min == 6
+
+
+def test_a_constant_backoff_client_fails_every_growth_scenario(calibration: Calibration) -> None:
+    decidable = GROWTH_NOISE_RATIO * growth_margin_s(calibration) <= CONSTANT_S
+    for result in run_all(zoo("constant_backoff"), calibration):
+        growth = result.verdict.result("backoff.growth")
+        assert len(result.timeline.attempts) == 6
+        if decidable:
+            assert growth.status == "failed", (result.scenario.name, growth)
+            assert not result.passed
+            assert "does not back off" in growth.detail
+        else:  # a noisy machine: undecidable, and never passed
+            assert growth.status in ("failed", "inconclusive"), (result.scenario.name, growth)
+
+
+def test_an_immediate_retry_client_is_never_passed(calibration: Calibration) -> None:
+    for result in run_all(zoo("retries_instantly"), calibration):
+        floor = result.verdict.result("backoff.floor")
+        assert floor.status in ("failed", "inconclusive"), (result.scenario.name, floor)
+        assert result.verdict.result("backoff.growth").status != "passed" or (
+            floor.status == "failed")
+
+
+def test_the_bundled_client_passes_every_growth_scenario(calibration: Calibration) -> None:
+    """Control: the same scenarios, a client with capped exponential backoff."""
+    for result in run_all(DEMO_COMMAND, calibration):
+        assert result.passed, (result.scenario.name, str(result.verdict))
+        assert result.verdict.result("backoff.growth").status in ("passed", "inconclusive")
