@@ -344,6 +344,11 @@ def growth(
             f"{seen.capitalize()}, off the declared {policy.factor:g}, but timer noise allows"
             f" {factor_lo:.2f}-{factor_hi:.2f}: undecidable; lengthen the delays."), evidence)
     evidence["expected_factor"] = f">= {INCREASING_FACTOR}"
+    if max(ds) < GROWTH_NOISE_RATIO * margin:
+        return Result(name, level, "inconclusive", (
+            f"{seen.capitalize()}, but every delay is under {ms(GROWTH_NOISE_RATIO * margin)},"
+            " within this machine's timer noise of no wait at all: their shape is noise."),
+            evidence)
     if factor >= INCREASING_FACTOR:
         return Result(name, level, "passed", f"The client backs off: {seen}.", evidence)
     if (len(pre) >= 3 and _cv(ds) <= DETERMINISTIC_CV and min(ds) >= GROWTH_NOISE_RATIO * margin
