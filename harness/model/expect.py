@@ -25,6 +25,7 @@ from harness.verdicts.spec import (
     ClientExit,
     Delivered,
     Expectations,
+    HerdSpec,
     Jitter,
 )
 
@@ -45,6 +46,9 @@ Name = Literal[
     "no-plaintext-auth",
     "discards-injected-responses",
     "re-ehlo-after-starttls",
+    "herd-disperses",
+    "resets-backoff",
+    "attempt-budget",
 ]
 """The names of the expectations, as written here, in ``relax:`` and in reports; ``backoff``
 relaxes all four backoff checks, ``backoff.growth`` (and the others) just one."""
@@ -89,6 +93,14 @@ class Backoff(Strict):
                 {"field": "cap_s", "initial": self.initial_s, "got": self.cap_s},
             )
         return self
+
+
+class Herd(Strict):
+    """C6: the delay every client would sleep before the retry after the synchronised
+    failure, were there no jitter."""
+
+    delay_s: Seconds = Field(
+        gt=0, description="The no-jitter delay before the retry after the herd's failure.")
 
 
 def _check(value: bool | None) -> bool | None:
@@ -155,6 +167,22 @@ class Expect(Strict):
         alias="re-ehlo-after-starttls",
         description="EHLO is sent again after the handshake (RFC 3207 §4.2).",
     )
+    herd_disperses: StrictBool | Herd | None = Field(
+        default=None,
+        alias="herd-disperses",
+        description="Clients that failed at one instant retry apart (jitter): true, or"
+        " {delay_s} to declare the no-jitter delay (a deviation then).",
+    )
+    resets_backoff: StrictBool | None = Field(
+        default=None,
+        alias="resets-backoff",
+        description="After a delivery, the next failures start from the initial delay again.",
+    )
+    attempt_budget: PositiveCount | None = Field(
+        default=None,
+        alias="attempt-budget",
+        description="Connections one message may take, every retry layer together.",
+    )
     relax: tuple[Name, ...] = Field(
         default=(), description="Deviation-level expectations this scenario accepts as advisory."
     )
@@ -193,6 +221,11 @@ class Expect(Strict):
             no_plaintext_auth=_check(self.no_plaintext_auth),
             discards_injected_responses=_check(self.discards_injected_responses),
             re_ehlo_after_starttls=_check(self.re_ehlo_after_starttls),
+            herd_disperses=(
+                HerdSpec(self.herd_disperses.delay_s) if isinstance(self.herd_disperses, Herd)
+                else HerdSpec() if self.herd_disperses else None),
+            resets_backoff=_check(self.resets_backoff),
+            attempt_budget=self.attempt_budget,
             relax=frozenset(self.relax),
             opportunistic=self.opportunistic,
         )

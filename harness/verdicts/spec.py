@@ -35,6 +35,15 @@ class BackoffPolicy:
 
 
 @dataclass(frozen=True)
+class HerdSpec:
+    """C6 (``harness.verdicts.herd``): ``delay_s`` is what every client would sleep before
+    the retry that follows the synchronised failure, were there no jitter; None when the
+    scenario does not declare it (the check is then advisory)."""
+
+    delay_s: float | None = None
+
+
+@dataclass(frozen=True)
 class Expectations:
     """Everything a scenario may expect. ``backoff="increasing"`` means a generic
     "backs off" check with no declared policy.
@@ -56,6 +65,10 @@ class Expectations:
     no_plaintext_auth: bool | None = None
     discards_injected_responses: bool | None = None
     re_ehlo_after_starttls: bool | None = None
+    # retry behaviour across clients and messages (herd.py, reset.py, budget.py)
+    herd_disperses: HerdSpec | None = None
+    resets_backoff: bool | None = None
+    attempt_budget: int | None = None
     relax: frozenset[str] = field(default_factory=frozenset)
     opportunistic: bool = False
     """The client is an opportunistic MTA (RFC 7435, Postfix ``may``): delivering over a

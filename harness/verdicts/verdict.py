@@ -9,9 +9,12 @@ from typing import Any
 from harness.timeline import Timeline
 from harness.verdicts import checks, tls
 from harness.verdicts.backoff import judge_backoff
+from harness.verdicts.budget import attempt_budget
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import retries
 from harness.verdicts.fitted import FittedPolicy, fit_policy
+from harness.verdicts.herd import herd_disperses
+from harness.verdicts.reset import resets_backoff
 from harness.verdicts.result import Result, Status
 from harness.verdicts.spec import Expectations
 
@@ -79,13 +82,15 @@ def judge(
     calibration: Calibration | None = None,
     duration_s: float | None = None,
     seed: int | None = None,
+    clients: int = 1,
 ) -> Verdict:
     """Check every expectation that is set against ``timeline``.
 
     ``client_exit`` is the client's exit code when it is a process; ``calibration`` the
     timer noise measured at the start of the run (a conservative assumption otherwise);
     ``duration_s`` how long the run was observed, from the timeline's origin, which ends
-    an attempt still open for ``gives-up-within``.
+    an attempt still open for ``gives-up-within``; ``clients`` how many instances of
+    the client the run started (``herd-disperses``, ``attempt-budget``).
     """
     cal = calibration or Calibration.assumed()
     e = expectations
@@ -112,6 +117,7 @@ def judge(
     if e.refuses_bad_certificate:
         results.append(tls.refuses_bad_certificate(timeline, e.opportunistic))
     results += [check(timeline) for field, check in _TLS.items() if getattr(e, field)]
+    results += _fleet(timeline, e, cal, clients)
     if e.opportunistic:
         results = _opportunistic(results)
     return Verdict(tuple(_relax(r, e.relax) for r in results), cal, fitted, seed)
@@ -127,6 +133,18 @@ def _opportunistic(results: list[Result]) -> list[Result]:
         return results
     follow = {"delivered", "client-exit"}
     return [r.relaxed() if r.name in follow and r.status == "failed" else r for r in results]
+
+
+def _fleet(timeline: Timeline, e: Expectations, cal: Calibration, clients: int) -> list[Result]:
+    """C6, C8 and C9: retries across client instances and across messages."""
+    results: list[Result] = []
+    if e.herd_disperses is not None:
+        results.append(herd_disperses(timeline, e.herd_disperses.delay_s, cal, clients))
+    if e.resets_backoff:
+        results.append(resets_backoff(timeline, e.backoff, cal))
+    if e.attempt_budget is not None:
+        results.append(attempt_budget(timeline, e.attempt_budget, clients=clients))
+    return results
 
 
 def _relax(result: Result, relax: frozenset[str]) -> Result:
