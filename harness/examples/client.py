@@ -79,10 +79,14 @@ def send_once(
 
 
 def greet(smtp: smtplib.SMTP) -> None:
-    """EHLO, and stop on anything but 250. smtplib's own greeting falls back to HELO on a
-    421, on the connection the server just closed (RFC 5321 §3.8 forbids carrying on)."""
+    """EHLO; HELO when EHLO is refused for good (5yz: a server without ESMTP, RFC 5321
+    §3.2); stop on anything else but a 2yz, read by its first digit (§4.3.2). smtplib's own
+    greeting falls back to HELO on a 421 too, on the connection the server just closed
+    (RFC 5321 §3.8 forbids carrying on)."""
     code, text = smtp.ehlo()
-    if code != 250:
+    if code // 100 == 5:
+        code, text = smtp.helo()
+    if code // 100 != 2:
         raise smtplib.SMTPHeloError(code, text)
 
 

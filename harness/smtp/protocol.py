@@ -168,6 +168,7 @@ class FaultySMTP(SMTP):
         self.attempt = 0
         self._greeted = False
         self._refusing = False
+        self._fault_reply_code = 0  # the code of the last reply a fault sent
         self._quit_seen = False
         self._close_reason: CloseReason | None = None
         self._close_after_reply = False
@@ -498,6 +499,7 @@ class FaultySMTP(SMTP):
             self.disconnect("server-close")
             await self._until_closed()
         elif isinstance(action, Send):
+            self._fault_reply_code = action.reply.code
             await self._send(action.reply, then_close=action.then_close)
             if phase in ("connect", "banner") and action.reply.code // 100 != 2:
                 self._refusing = True  # RFC 5321 §3.1: wait for QUIT, 503 to the rest
@@ -517,20 +519,25 @@ class FaultySMTP(SMTP):
             await self._until_closed()
 
     async def _command(
-        self, phase: Phase | None, arg: str | None, run: Callable[[str], Awaitable[None]]
+        self, phase: Phase | None, arg: str | None, run: Callable[[str], Awaitable[None]],
+        verb: str = "",
     ) -> None:
         if self._refusing:
             await self.push("503 5.5.1 Bad sequence of commands")
             return
-        if phase is not None and await self._faults(phase, arg or ""):
+        # at ehlo, ``match`` sees the verb too: "match: EHLO" spares a HELO fallback
+        argument = f"{verb} {arg or ''}" if verb else arg or ""
+        if phase is not None and await self._faults(phase, argument):
+            if phase == "ehlo" and self._fault_reply_code // 100 == 2 and self.session:
+                self.session.host_name = arg  # a 2yz greeting by a fault greets all the same
             return
         await run(arg)  # type: ignore[arg-type]
 
     async def smtp_EHLO(self, arg: str) -> None:
-        await self._command("ehlo", arg, super().smtp_EHLO)
+        await self._command("ehlo", arg, super().smtp_EHLO, "EHLO")
 
     async def smtp_HELO(self, arg: str) -> None:
-        await self._command("ehlo", arg, super().smtp_HELO)
+        await self._command("ehlo", arg, super().smtp_HELO, "HELO")
 
     async def smtp_MAIL(self, arg: str) -> None:
         await self._command("mail", arg, super().smtp_MAIL)
