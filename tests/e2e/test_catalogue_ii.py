@@ -19,6 +19,7 @@ CAUGHT_BY = {
     "no-esmtp": "strict_reply_codes",
     "no-esmtp-starttls": "plaintext_fallback",
     "silent-after-rcpt": "no_timeout",
+    "outage-never-ends": "doubled_retries",
 }
 CORRECT = "smtplib_backoff"
 

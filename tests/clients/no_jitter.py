@@ -1,0 +1,34 @@
+"""Broken: the bundled client's exponential backoff without its jitter: every delay is
+the whole envelope, so a fleet refused at one instant comes back as one wave, at every
+retry (gRPC connection-backoff: backoffs started together must disperse; Brooker 2015).
+
+    python -m tests.clients.no_jitter --host H --port P [--tls MODE] [--cafile F]
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from harness.clients import Target
+from harness.examples.client import Policy, build_message, send_with_retries
+from tests.clients._common import main
+
+POLICY = Policy(timeout_s=3.0)
+
+
+class NoJitter(random.Random):
+    """Draws the top of every range: ``uniform(0, envelope)`` is the envelope."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def send(target: Target) -> int:
+    message = build_message("app@zoo.example", ["user@zoo.example"])
+    return send_with_retries(target.host, target.port, message, POLICY, tls=target.tls,
+                             cafile=target.cafile, rng=NoJitter())
+
+
+if __name__ == "__main__":
+    sys.exit(main(send))
