@@ -8,24 +8,27 @@ that hangs cannot hang the run; its exit code and output go into the report eith
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
+import select
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import IO, Literal, Protocol
 
 from harness.errors import ClientError
 
 TLSMode = Literal["none", "starttls", "implicit"]
 PLACEHOLDERS = ("host", "port", "cafile", "tls")
 _PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")
-_KILL_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,12 @@ def expand(argv: Sequence[str], target: Target) -> list[str]:
 class CommandClient:
     """A client run as a subprocess, e.g. ``["./send-mail", "--port", "{port}"]``.
 
-    A string is split like a shell would (``shlex``) but not run through a shell.
+    A string is split like a shell would (``shlex``) but not run through a shell. The
+    command runs under a small keeper process (``harness/_reaper.py``) in a session of
+    its own: the keeper is the subreaper of everything the client starts, so when the
+    client exits, or its time limit passes, every descendant is stopped, even one that
+    left the process group with ``setsid``. The client's own exit decides when it
+    finished, whatever its descendants do with the output pipes.
     """
 
     def __init__(
@@ -114,56 +122,164 @@ class CommandClient:
     def run(self, target: Target, timeout_s: float) -> ClientResult:
         argv = expand(self.argv, target)
         env = {**os.environ, **target.environment(), **self.env}
-        started = time.monotonic()
+        with _Supervised(argv, env, self.cwd) as process:
+            return process.wait(timeout_s)
+
+
+def stop_all_clients(timeout_s: float = 2.0) -> int:
+    """Stop every client process tree this process is running, at once, within
+    ``timeout_s``; return how many there were. For interrupts (Ctrl-C, SIGTERM): each
+    waiting :meth:`CommandClient.run` then returns as stopped."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for process in live:
+        process.stop_requested = True
+        process.signal(signal.SIGTERM)
+    deadline = time.monotonic() + max(timeout_s - _KILL_MARGIN_S, 0.0)
+    for process in live:
+        process.wait_keeper(deadline - time.monotonic())
+    for process in live:
+        process.kill()
+    return len(live)
+
+
+_LIVE: set[_Supervised] = set()
+_LIVE_LOCK = threading.Lock()
+_REAPER = str(Path(__file__).with_name("_reaper.py"))
+_START_TIMEOUT_S = 30.0  # the keeper reports within milliseconds unless the machine stalls
+_KILL_MARGIN_S = 0.3  # kept back from a stop's time for SIGKILL and the last reads
+_KEEPER_STOP_S = 2.0  # the keeper's 1 s grace between SIGTERM and SIGKILL, and its reaping
+_OUTPUT_LIMIT = 1024 * 1024  # characters of each stream kept for the report
+
+
+class _Supervised:
+    """One client under its keeper: output read on threads, bounded, and the keeper's
+    report of when the client started and how it ended."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str | None) -> None:
+        self.stop_requested = False
+        status_read, status_write = os.pipe()
         try:
-            process = subprocess.Popen(
-                argv, env=env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                errors="replace", start_new_session=True,
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", _REAPER, str(status_write), *argv],
+                env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(status_write,), start_new_session=True,
             )
-        except FileNotFoundError:
-            raise ClientError(f"cannot run the client: command not found: {argv[0]}") from None
-        except PermissionError:
-            raise ClientError(f"cannot run the client: not executable: {argv[0]}") from None
-        timed_out = False
-        try:
-            stdout, stderr = process.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _stop_group(process)
-            stdout, stderr = process.communicate()
+        except OSError as error:
+            os.close(status_read)
+            raise ClientError(f"cannot run the client: {error.strerror or error}") from None
         finally:
-            _stop_group(process, only_if_running=True)
+            os.close(status_write)
+        self.status = os.fdopen(status_read, "r")
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.stdout = _Output(self.process.stdout)
+        self.stderr = _Output(self.process.stderr)
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    def __enter__(self) -> _Supervised:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        self.kill()
+        self.status.close()
+
+    def wait(self, timeout_s: float) -> ClientResult:
+        first = self._report(_START_TIMEOUT_S)
+        if first[:1] == ["error"]:
+            self.process.wait()
+            what = "command not found" if first[1:] == ["notfound"] else "not executable"
+            raise ClientError(f"cannot run the client: {what}: {self._argv0()}")
+        started = float(first[1]) if first[:1] == ["started"] else time.monotonic()
+        timed_out = not self.wait_keeper(started + timeout_s - time.monotonic())
+        if timed_out:
+            self.signal(signal.SIGTERM)  # the keeper stops the tree, SIGKILL after 1 s
+            self.wait_keeper(_KEEPER_STOP_S)
+        self.kill()
+        ending = self._report(0.5)
+        code = int(ending[1]) if ending[:1] == ["exit"] and not timed_out else None
+        ended = float(ending[2]) if ending[:1] == ["exit"] else time.monotonic()
+        stopped = timed_out or self.stop_requested
+        if code is not None and self.stop_requested and code < 0:
+            code = None  # ended by our own stop, not by itself
         return ClientResult(
-            exit_code=None if timed_out else process.returncode,
-            duration_s=time.monotonic() - started,
+            exit_code=code,
+            duration_s=max(0.0, ended - started),
             timed_out=timed_out,
-            stdout=stdout,
-            stderr=stderr,
-            error=f"stopped after the {timeout_s:g}s time limit" if timed_out else None,
+            stdout=self.stdout.text(),
+            stderr=self.stderr.text(),
+            error=(f"stopped after the {timeout_s:g}s time limit" if timed_out
+                   else "stopped: the run was interrupted" if stopped and code is None
+                   else None),
         )
 
-
-def _stop_group(process: subprocess.Popen[str], *, only_if_running: bool = False) -> None:
-    """SIGTERM the client's process group, then SIGKILL what is left after a grace period.
-
-    Children the client started are in the same group, so none outlives the run.
-    """
-    if only_if_running and process.poll() is not None:
-        signals: tuple[signal.Signals, ...] = (signal.SIGKILL,)  # orphans left in the group
-    else:
-        signals = (signal.SIGTERM, signal.SIGKILL)
-    for sig in signals:
+    def wait_keeper(self, timeout_s: float) -> bool:
+        """Wait (bounded) for the keeper, hence the client, to exit."""
         try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        if sig is signal.SIGTERM:
-            try:
-                process.wait(_KILL_GRACE_S)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+            self.process.wait(max(timeout_s, 0.0))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL the keeper's group (a last resort: the keeper has normally cleaned
+        up and exited already), then stop reading the output."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(1.0)
+        self.stdout.finish()
+        self.stderr.finish()
+
+    def _report(self, timeout_s: float) -> list[str]:
+        ready, _, _ = select.select([self.status], [], [], max(timeout_s, 0.0))
+        return self.status.readline().split() if ready else []
+
+    def _argv0(self) -> str:
+        args = self.process.args
+        assert isinstance(args, list)
+        return str(args[5])
+
+
+class _Output:
+    """One output stream, read on a daemon thread; keeps the first ``_OUTPUT_LIMIT``
+    characters and counts the rest, so a chatty client cannot fill memory."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._chunks: list[bytes] = []
+        self._kept = 0
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._read, name="client output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with self._stream, contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(self._stream.fileno(), 65536):
+                keep = chunk[: max(_OUTPUT_LIMIT - self._kept, 0)]
+                if keep:
+                    self._chunks.append(keep)
+                    self._kept += len(keep)
+                self._dropped += len(chunk) - len(keep)
+
+    def finish(self) -> None:
+        """Wait a moment for the last output: every writer is gone by now, so this ends
+        at once, unless a descendant escaped the keeper (only where there is no
+        subreaper): then its reader is left behind, a daemon, keeping nothing more."""
+        self._thread.join(1.0)
+
+    def text(self) -> str:
+        text = b"".join(self._chunks).decode(errors="replace")
+        if self._dropped:
+            text += f"\n[harness: {self._dropped} more bytes of output not kept]\n"
+        return text
 
 
 class CallableClient:

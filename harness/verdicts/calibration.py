@@ -128,6 +128,12 @@ def _reconnects(samples: int, sleep_s: float) -> list[float]:
             transport.close()
             stamps.append((accepted, time.monotonic_ns()))
 
+    async def close(server: asyncio.Server) -> None:
+        server.close()
+        await server.wait_closed()
+
+    # The server belongs to the loop thread: it is opened and closed there, never from
+    # this thread (closing it from here races the loop's own bookkeeping).
     thread = LoopThread("smtp-fault-harness calibration")
     try:
         server = thread.call(thread.loop.create_server(Closer, "127.0.0.1", 0))
@@ -136,8 +142,7 @@ def _reconnects(samples: int, sleep_s: float) -> list[float]:
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.recv(1)  # returns at the server's close
             time.sleep(sleep_s)
-        server.close()
-        thread.call(server.wait_closed())
+        thread.call(close(server))
     finally:
         thread.stop()
     return [max(0.0, (accepted - closed) / 1e9 - sleep_s)
