@@ -3,11 +3,61 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger("harness")
+
+#: Errors that mean "out of a resource, for now": a server keeps serving through them.
+EXHAUSTION = {
+    errno.EMFILE: "out of file descriptors (EMFILE: the process's limit, see ulimit -n)",
+    errno.ENFILE: "out of file descriptors (ENFILE: the system's limit)",
+    errno.ENOBUFS: "out of socket buffers (ENOBUFS)",
+    errno.ENOMEM: "out of kernel memory for sockets (ENOMEM)",
+}
+QUIET_S = 2.0  # a condition has ended once it has not recurred for this long
+
+
+class ExhaustionLog:
+    """A loop's exception handler that reports resource exhaustion once per condition,
+    with a count, instead of one traceback per failed accept (thousands a second under
+    a connection flood, enough to block a server writing to a full stderr pipe).
+
+    asyncio itself pauses accepting for a second after such a failure and retries, so
+    the server serves again as soon as descriptors come back; this says when that was
+    and how many accepts failed meanwhile. Anything else goes to asyncio's own handler.
+    """
+
+    def __init__(self) -> None:
+        self.failures: dict[int, int] = {}  # errno -> failures in the current condition
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        code = error.errno if isinstance(error, OSError) else None
+        if code not in EXHAUSTION:
+            loop.default_exception_handler(context)
+            return
+        assert code is not None
+        if code not in self.failures:
+            self.failures[code] = 0
+            log.warning("harness: %s; connections wait until some close, further failures"
+                        " are counted, not logged", EXHAUSTION[code])
+            loop.call_later(QUIET_S, self._check, loop, code, 0)
+        self.failures[code] += 1
+
+    def _check(self, loop: asyncio.AbstractEventLoop, code: int, before: int) -> None:
+        count = self.failures[code]
+        if count == before:
+            del self.failures[code]
+            log.warning("harness: %s ended: %d failures while it lasted",
+                        EXHAUSTION[code].split(" (")[0], count)
+        else:
+            loop.call_later(QUIET_S, self._check, loop, code, count)
 
 
 class LoopThread:
@@ -15,6 +65,7 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(ExhaustionLog())
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 

@@ -1,9 +1,13 @@
 """Toxiproxy's HTTP API, served on loopback by the embedded proxies.
 
-A tiny HTTP/1.1 server on asyncio streams, in the proxies' own event loop, with the
+A small HTTP/1.1 server on asyncio streams, in the proxies' own event loop, with the
 routes, JSON shapes and status codes of Toxiproxy 2.12, so toxiproxy-python or any other
-Toxiproxy client can drive :class:`~harness.chaos.proxy.ChaosProxy`. One request per
-connection (``Connection: close``); bodies need a ``Content-Length``.
+Toxiproxy client can drive :class:`~harness.chaos.proxy.ChaosProxy`. Requests are parsed
+by h11 (a strict, sans-I/O HTTP/1.1 parser: request line, header grammar, Content-Length
+and chunked framing), never by hand; one request per connection (``Connection: close``).
+Bodies over 1 MiB get 413 without being read; JSON nested over 64 levels gets 400.
+Changes to the collection are made one at a time, so a name is created once (``201``)
+and every other creation of it gets ``409``, and no listener exists without its proxy.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
+import h11
+
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.proxy import ChaosProxy, join_address, split_address
 from harness.chaos.toxic import Toxic
@@ -26,8 +32,13 @@ from harness.loop import LoopThread
 from harness.timeline import Recorder
 
 VERSION = "2.12.0"  # the Toxiproxy release whose API this one follows
-_MAX_BODY = 1024 * 1024
-_HEADER_TIMEOUT = 15.0  # Toxiproxy's read timeout
+MAX_BODY = 1024 * 1024
+MAX_HEAD = 16 * 1024  # request line and headers
+MAX_JSON_DEPTH = 64
+_READ_TIMEOUT = 15.0  # Toxiproxy's read timeout, for the whole request
+_CHUNK = 65536
+_LINGER_S = 2.0  # after a refusal, how long the rest of a request is read and dropped...
+_LINGER_BYTES = 64 * MAX_BODY  # ... and how much of it
 
 
 class Response:
@@ -52,7 +63,9 @@ class Response:
 
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
             403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-            413: "Payload Too Large", 500: "Internal Server Error"}
+            413: "Payload Too Large", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 501: "Not Implemented"}
+_READS = frozenset({"GET", "HEAD"})
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -73,6 +86,8 @@ class ToxiproxyAPI:
         self._thread: LoopThread | None = None
         self._address: tuple[str, int] | None = None
         self._ids = itertools.count(1)
+        self._changing: asyncio.Lock | None = None  # made on the loop, at first use
+        self._starting: set[str] = set()  # names whose proxy is being started
         self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             (re.compile(r"/version"), {"GET": self._version}),
             (re.compile(r"/reset"), {"POST": self._reset}),
@@ -155,12 +170,33 @@ class ToxiproxyAPI:
     # -- the collection -------------------------------------------------------------------
 
     async def add_proxy(self, proxy: ChaosProxy) -> ChaosProxy:
-        """Serve an existing proxy through the API (and start it on this loop)."""
-        if proxy.name in self.proxies:
+        """Serve a proxy through the API: it is started on this loop, and stopped when
+        the API stops. The name is taken before the proxy starts, so of two additions of
+        one name racing, one wins and the other gets AlreadyExists."""
+        if proxy.name in self.proxies or proxy.name in self._starting:
             raise AlreadyExists("proxy already exists")
-        await proxy.start_async()
+        if proxy.running:
+            raise ChaosError("add the proxy to the API before starting it:"
+                             " the API runs its proxies on its own loop")
+        self._starting.add(proxy.name)
+        try:
+            await proxy.start_async()
+        finally:
+            self._starting.discard(proxy.name)
         self.proxies[proxy.name] = proxy
         return proxy
+
+    def add(self, proxy: ChaosProxy) -> ChaosProxy:
+        """:meth:`add_proxy` from outside the API's loop (after ``start()``)."""
+        return self.call(self.add_proxy(proxy))  # type: ignore[no-any-return]
+
+    async def remove_proxy(self, name: str) -> None:
+        """Stop a proxy and forget it. It leaves the collection before it stops, so a
+        second removal racing this one gets NotFound, never a half-removed proxy."""
+        proxy = self.proxies.pop(name, None)
+        if proxy is None:
+            raise NotFound("proxy not found")
+        await proxy.stop_async()
 
     async def create_proxy(self, name: str, listen: str, upstream: str,
                            enabled: bool = True) -> ChaosProxy:
@@ -179,39 +215,63 @@ class ToxiproxyAPI:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            response = await asyncio.wait_for(self._read_and_handle(reader), _HEADER_TIMEOUT)
+            response, whole = await asyncio.wait_for(self._read_and_handle(reader),
+                                                     _READ_TIMEOUT)
             if response is not None:
                 writer.write(self._encode(response))
                 await writer.drain()
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
-            pass  # the client went away or sent garbage: nothing to answer
+                if not whole:
+                    await asyncio.wait_for(_linger(reader, writer), _LINGER_S)
+        except (OSError, asyncio.TimeoutError):
+            pass  # the client went away or never finished its request: nothing to answer
         finally:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    async def _read_and_handle(self, reader: asyncio.StreamReader) -> Response | None:
-        line = await reader.readline()
-        parts = line.decode("latin-1").split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-            return Response(400, b"400 Bad Request", "text/plain; charset=utf-8")
-        method, target = parts[0].upper(), parts[1]
-        headers: dict[str, str] = {}
-        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-            key, _, value = line.decode("latin-1").partition(":")
-            headers[key.strip().lower()] = value.strip()
-            if len(headers) > 100:
-                return Response(400, b"too many headers", "text/plain; charset=utf-8")
-        length = int(headers.get("content-length", "0") or 0)
-        if length < 0 or length > _MAX_BODY:
-            return Response.error(413, "request body too large")
-        body = await reader.readexactly(length) if length else b""
-        if headers.get("user-agent", "").startswith("Mozilla/"):
-            return Response(403, b"User agent not allowed\n", "text/plain; charset=utf-8")
-        return await self.handle(method, target.split("?", 1)[0], body)
+    async def _read_and_handle(self, reader: asyncio.StreamReader
+                               ) -> tuple[Response | None, bool]:
+        """Read one request through h11 and answer it. Also says whether the request
+        was read whole (a refusal may answer before the body is read)."""
+        parser = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        request: h11.Request | None = None
+        body = bytearray()
+        try:
+            while True:
+                event = parser.next_event()
+                if event is h11.NEED_DATA:
+                    parser.receive_data(await reader.read(_CHUNK))
+                elif isinstance(event, h11.Request):
+                    request = event
+                    early = _refuse_early(event)
+                    if early is not None:
+                        return early, False
+                elif isinstance(event, h11.Data):
+                    body += event.data
+                    if len(body) > MAX_BODY:
+                        return _too_large(), False
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                elif isinstance(event, h11.ConnectionClosed):
+                    return None, True  # hung up before a request began
+        except h11.RemoteProtocolError as error:
+            return Response.error(error.error_status_hint, f"bad request: {error}"), False
+        assert request is not None
+        method = request.method.decode("ascii", "replace").upper()
+        target = request.target.decode("latin-1")
+        return await self.handle(method, target.split("?", 1)[0], bytes(body)), True
 
     async def handle(self, method: str, path: str, body: bytes) -> Response:
-        """Answer one request; every error becomes Toxiproxy's error reply."""
+        """Answer one request; every error becomes Toxiproxy's error reply. Changes
+        (anything but GET) are made one at a time."""
+        if method in _READS:
+            return await self._route(method, path, body)
+        if self._changing is None:
+            self._changing = asyncio.Lock()
+        async with self._changing:
+            return await self._route(method, path, body)
+
+    async def _route(self, method: str, path: str, body: bytes) -> Response:
         for pattern, handlers in self._routes:
             match = pattern.fullmatch(path.rstrip("/") or "/")
             if match is None:
@@ -245,8 +305,6 @@ class ToxiproxyAPI:
 
     async def _create(self, body: bytes) -> Response:
         fields = _proxy_fields(_decode(body, dict))
-        if fields["name"] in self.proxies:
-            raise AlreadyExists("proxy already exists")
         proxy = await self.create_proxy(**fields)
         return Response.json(201, proxy.to_json())
 
@@ -274,8 +332,7 @@ class ToxiproxyAPI:
             same_listen = _same_listen(existing.listen, fields["listen"])
             if same_listen and existing.upstream == _normal(fields["upstream"]):
                 return existing
-            await existing.stop_async()
-            del self.proxies[existing.name]
+            await self.remove_proxy(existing.name)
         return await self.create_proxy(**fields)
 
     async def _get(self, body: bytes, proxy: str) -> Response:
@@ -299,9 +356,7 @@ class ToxiproxyAPI:
         return Response.json(200, target.to_json())
 
     async def _delete(self, body: bytes, proxy: str) -> Response:
-        target = self.proxy(proxy)
-        await target.stop_async()
-        del self.proxies[proxy]
+        await self.remove_proxy(proxy)
         return Response(204)
 
     async def _reset(self, body: bytes) -> Response:
@@ -340,10 +395,55 @@ def derive_seed(seed: int, name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "big")
 
 
+def _refuse_early(request: h11.Request) -> Response | None:
+    """What a request's head alone decides: a body declared too large (413, unread),
+    a browser (403, as Toxiproxy: a web page must not drive the proxies)."""
+    headers = {name.lower(): value for name, value in request.headers}
+    length = headers.get(b"content-length")
+    if length is not None and int(length) > MAX_BODY:
+        return _too_large()
+    if headers.get(b"user-agent", b"").startswith(b"Mozilla/"):
+        return Response(403, b"User agent not allowed\n", "text/plain; charset=utf-8")
+    return None
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After answering a request whose body was not read: stop sending, and discard what
+    the client still sends (bounded), so the close does not reset the connection
+    before the client has read the answer."""
+    with contextlib.suppress(OSError, RuntimeError):
+        writer.write_eof()
+    discarded = 0
+    with contextlib.suppress(OSError):
+        while discarded < _LINGER_BYTES and (data := await reader.read(_CHUNK)):
+            discarded += len(data)
+
+
+def _too_large() -> Response:
+    return Response.error(413, f"request body too large: at most {MAX_BODY} bytes")
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects, in linear time, strings skipped."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot nest deeper than the brackets there are
+    deepest = depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _decode(body: bytes, shape: type[Any]) -> Any:
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise InvalidToxic(f"bad request body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidToxic(f"bad request body: {error}") from None
     if not isinstance(value, shape):
         wanted = "an object" if shape is dict else "an array"

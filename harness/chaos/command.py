@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.chaos.api import ToxiproxyAPI
 from harness.chaos.errors import ChaosError
+from harness.loop import ExhaustionLog
 
 
 def serve(*, host: str = "localhost", port: int = 8474, config: str | None = None,
@@ -27,6 +28,7 @@ def serve(*, host: str = "localhost", port: int = 8474, config: str | None = Non
 
 async def _serve(host: str, port: int, config: bytes | None, seed: int | None) -> None:
     api = ToxiproxyAPI(host="127.0.0.1" if host == "localhost" else host, port=port, seed=seed)
+    asyncio.get_running_loop().set_exception_handler(ExhaustionLog())
     await api.start_async()
     try:
         if config is not None:

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from harness.attempts import AttemptSpec
 from harness.chaos.connection import Connection
@@ -25,9 +25,6 @@ from harness.chaos.link import Side
 from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
 from harness.timeline import Recorder, Timeline
-
-if TYPE_CHECKING:
-    from harness.chaos.api import ToxiproxyAPI
 
 T = TypeVar("T")
 
@@ -89,7 +86,6 @@ class ChaosProxy:
         self._thread: LoopThread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
-        self._api: ToxiproxyAPI | None = None
         self._count = threading.Condition()
         self._lingering: set[Connection] = set()
         self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
@@ -126,6 +122,10 @@ class ChaosProxy:
             return self._toxics[name]
         except KeyError:
             raise NotFound("toxic not found") from None
+
+    @property
+    def running(self) -> bool:
+        return self._running
 
     @property
     def timeline(self) -> Timeline:
@@ -177,10 +177,6 @@ class ChaosProxy:
 
     async def stop_async(self) -> None:
         if self._running:
-            api, self._api = self._api, None
-            if api is not None:
-                api.proxies.pop(self.name, None)
-                await api.stop_async()
             await self._unlisten("proxy stopped", by_proxy=False)
             # A connection being accepted or dialled as the listener closed has a socket
             # no connection holds yet: give those loop turns to show up, and drop them.
@@ -192,23 +188,6 @@ class ChaosProxy:
                     break
                 await asyncio.sleep(0)
             self._running = False
-
-    def serve_api(self, host: str = "127.0.0.1", port: int = 0) -> ToxiproxyAPI:
-        """Also serve Toxiproxy's HTTP API for this proxy (and any the API creates), on
-        the proxy's loop, until the proxy stops. Start the proxy first."""
-        return self._call(self.serve_api_async(host, port))
-
-    async def serve_api_async(self, host: str = "127.0.0.1", port: int = 0) -> ToxiproxyAPI:
-        from harness.chaos.api import ToxiproxyAPI  # the API module builds on this one
-
-        if not self._running:
-            raise ChaosError("start the proxy before serving its API")
-        if self._api is None:
-            api = ToxiproxyAPI(host=host, port=port, seed=self.seed)
-            await api.start_async()
-            api.proxies[self.name] = self
-            self._api = api
-        return self._api
 
     def __enter__(self) -> ChaosProxy:
         return self.start()

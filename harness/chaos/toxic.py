@@ -146,8 +146,9 @@ def _behaviour(kind: type[ToxicType], name: str, given: object) -> ToxicType:
                 f" ({_UNITS.get((kind.type, key), 'see the toxic table')})"
             )
         if not 0 <= value <= _INT64:
+            what = f"{key}={value} is negative" if value < 0 else f"{key} is too large"
             raise InvalidToxic(
-                f"{name}: attribute {key}={value} is negative; allowed: 0 or more"
+                f"{name}: attribute {what}; allowed: 0 to {_INT64}"
                 f" ({_UNITS.get((kind.type, key), '')})"
             )
     missing = [key for key in kind.required if key not in given]

@@ -215,12 +215,13 @@ def test_toxiproxy_python_drives_the_embedded_api(api: ToxiproxyAPI, echo: EchoS
     assert server.get_proxy("tp") is None
 
 
-def test_a_running_proxy_serves_its_own_api(echo: EchoServer) -> None:
+def test_the_api_serves_a_proxy_made_in_code(echo: EchoServer) -> None:
     from harness.chaos import ChaosProxy
+    from harness.chaos.errors import ChaosError
     from tests.chaos.test_conformance import round_trip
 
-    with ChaosProxy(echo.address, name="mine", seed=1) as proxy:
-        api = proxy.serve_api()
+    with ToxiproxyAPI(seed=1) as api:
+        proxy = api.add(ChaosProxy(echo.address, name="mine", seed=1))
         server = toxiproxy.Toxiproxy()
         server.update_api_consumer(api.host, api.port)
         driven = server.get_proxy("mine")
@@ -230,5 +231,8 @@ def test_a_running_proxy_serves_its_own_api(echo: EchoServer) -> None:
             driven.add_toxic(type="latency", attributes={"latency": 300})
             assert round_trip(sock) >= 0.3 - 0.005
         assert [t.name for t in proxy.toxics] == ["latency_downstream"]
-    with pytest.raises(ConnectionRefusedError):  # the API stopped with the proxy
-        connect(api.host, api.port).close()
+        with ChaosProxy(echo.address, name="started") as running, pytest.raises(
+                ChaosError, match="before starting it"):
+            api.add(running)
+    with pytest.raises(ConnectionRefusedError):  # the proxy stopped with the API
+        connect(proxy.host, proxy.port).close()
