@@ -15,9 +15,11 @@ Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or usage,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness import __version__
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO")
     _reports(run)
+    _extends(run)
     run.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run at once")
     run.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
     run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds")
@@ -66,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--host", default="127.0.0.1")
     _reports(serve)
+    _extends(serve)
     serve.add_argument("--seed", type=int)
     serve.add_argument("--timeout", type=float, default=300.0, help="give up after this long")
     serve.add_argument("--quiet", type=float, default=2.0, help="seconds without a connection"
@@ -82,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    _extends(validate)
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
     demo = commands.add_parser("demo", help="run the catalogue against the bundled client")
@@ -110,6 +115,29 @@ def _reports(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
 
 
+def _extends(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extends-dir", metavar="DIR", action="append", default=[],
+                        help="a folder whose scenario files `extends:` may read, besides the"
+                        " extending file's own (repeatable)")
+
+
+@contextlib.contextmanager
+def _extends_dirs(folders: list[str]) -> Iterator[None]:
+    """``--extends-dir`` for the loader, which reads it from the environment."""
+    from harness.model.load import EXTENDS_DIRS_ENV
+
+    before = os.environ.get(EXTENDS_DIRS_ENV)
+    if folders:
+        os.environ[EXTENDS_DIRS_ENV] = os.pathsep.join([*folders, *filter(None, [before])])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(EXTENDS_DIRS_ENV, None)
+        else:
+            os.environ[EXTENDS_DIRS_ENV] = before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
@@ -122,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
-        return _dispatch(parser, args, command)
+        with _extends_dirs(getattr(args, "extends_dir", [])):
+            return _dispatch(parser, args, command)
     except ClientError as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -149,8 +178,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
         args.scenarios = []
         return _run(args, list(DEMO_COMMAND))
     if args.command == "serve":
+        from harness.report.paths import check_report_paths
         from harness.serve import serve_scenario
 
+        check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
         return serve_scenario(
             args.scenario, host=args.host, port=args.port, seed=args.seed,
             timeout_s=args.timeout, quiet_s=args.quiet, json_path=args.json,
@@ -183,11 +214,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
 def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.batch import resolve, run_batch
     from harness.report import ConsoleReporter, write_json
+    from harness.report.paths import check_report_paths
     from harness.shard import share
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
         raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
+    check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
     scenarios, shard = share(resolve(args.scenarios), args.shard, args.durations)
     console = ConsoleReporter(len(scenarios))
     calibration = calibrate()
@@ -196,21 +229,28 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
                         timeout_s=args.timeout, calibration=calibration,
                         on_result=console.finished)
     console.summary(results)
-    if args.json:
-        write_json(args.json, results, args.seed, shard)
-    _human_reports(args, results, args.seed, command)
-    return _exit_code(results)
+    return _write_reports(args, results, args.seed, command,
+                          json=lambda path: write_json(path, results, args.seed, shard))
 
 
-def _human_reports(args: argparse.Namespace, results: Sequence[RunResult],
-                   seed: int | None, command: Sequence[str] | None = None) -> None:
+def _write_reports(args: argparse.Namespace, results: Sequence[RunResult],
+                   seed: int | None, command: Sequence[str] | None = None, *,
+                   json: Callable[[str], None]) -> int:
+    """Every report asked for, each written even if another fails; the run's exit code,
+    or 3 when a report could not be written."""
     from harness.report import write_html, write_junit
+    from harness.report.paths import EXIT_REPORT_FAILED, write_reports
 
-    if args.junit:
-        write_junit(args.junit, results)
-    if args.html:
-        write_html(args.html, results, seed, command)
+    unwritten = write_reports([
+        ("--json", args.json, json),
+        ("--junit", args.junit, lambda path: write_junit(path, results)),
+        ("--html", args.html, lambda path: write_html(path, results, seed, command)),
+    ])
+    for problem in unwritten:
+        print(f"harness: error: {problem}", file=sys.stderr)
+    if args.html and not any(problem.startswith("--html ") for problem in unwritten):
         print(f"HTML report: {args.html}")
+    return EXIT_REPORT_FAILED if unwritten else _exit_code(results)
 
 
 def _exit_code(results: Sequence[RunResult]) -> int:
@@ -222,13 +262,13 @@ def _merge(args: argparse.Namespace) -> int:
     from harness.merge import merge_files
     from harness.report import ConsoleReporter
     from harness.report.json_report import write_document
+    from harness.report.paths import check_report_paths
 
+    check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
     merged = merge_files(args.reports)
     ConsoleReporter(len(merged.results)).summary(merged.results)
-    if args.json:
-        write_document(args.json, merged.document)
-    _human_reports(args, merged.results, merged.document["seed"])
-    return _exit_code(merged.results)
+    return _write_reports(args, merged.results, merged.document["seed"],
+                          json=lambda path: write_document(path, merged.document))
 
 
 def _list() -> int:

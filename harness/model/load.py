@@ -2,7 +2,11 @@
 
 ``extends:`` names a built-in scenario (``extends: greylist``) or a file relative to the
 extending one (``extends: ./base.yaml``; a value with a ``/`` or ending in ``.yaml`` or
-``.yml`` is a file). The file's own keys are merged over the base's:
+``.yml`` is a file). A scenario file may come from a pull request, so a base file is
+confined: it must end in ``.yaml`` or ``.yml`` and lie, links resolved, under the folder
+of the file that extends it or under a folder the user names (``--extends-dir``, or
+``HARNESS_EXTENDS_DIRS``, separated like ``PATH``); a base that is not a scenario is
+refused without a word of its content. The file's own keys are merged over the base's:
 
 - mappings merge key by key, recursively (``server:``, ``expect:``, ``client.env``...);
 - anything else replaces the base's value whole: scalars, and lists (``faults:``,
@@ -25,6 +29,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from harness.model import safe_yaml
 from harness.model._base import shown
 from harness.model._walk import DocPath
 from harness.model.builtin_scenarios import builtin_names, builtin_path
@@ -68,10 +73,15 @@ def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
 
     Duplicate keys, which YAML loaders silently resolve to the last one, are problems.
     """
-    loader = yaml.SafeLoader(text)
     problems: list[Problem] = []
     try:
+        loader = safe_yaml.loader(text)
+    except yaml.MarkedYAMLError as error:
+        return None, [_syntax_problem(error, source)]
+    try:
         node = loader.get_single_node()
+        if node is not None:
+            safe_yaml.check_size(node)
         places: dict[DocPath, Place] = {(): (source, 1)}
         if node is not None:  # before construction, which flattens merge keys (<<)
             _place(loader, node, (), source, places, problems, set())
@@ -186,10 +196,28 @@ def _is_file_ref(ref: str) -> bool:
     return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
 
 
+EXTENDS_DIRS_ENV = "HARNESS_EXTENDS_DIRS"
+
+
+def extends_dirs() -> list[Path]:
+    """Folders the user allows ``extends:`` to read from, besides the extending file's."""
+    value = os.environ.get(EXTENDS_DIRS_ENV, "")
+    return [Path(part).resolve() for part in value.split(os.pathsep) if part]
+
+
 def _find_base(ref: str, base_dir: Path) -> tuple[Path, str] | str:
     """The base's file and its name in messages, or why there is none."""
     if _is_file_ref(ref):
+        if not ref.endswith((".yaml", ".yml")):
+            return f"expected a scenario file ending in .yaml or .yml, got {ref!r}"
         path = base_dir / ref
+        roots = [base_dir.resolve(), *extends_dirs()]
+        real = path.resolve()
+        if not any(real.is_relative_to(root) for root in roots):
+            through = (" through a link" if any(
+                Path(os.path.abspath(path)).is_relative_to(root) for root in roots) else "")
+            return (f"expected a file under the extending file's folder or a folder named"
+                    f" with --extends-dir, got {ref!r}, which leads outside{through}")
         if path.is_file():
             return path, os.path.normpath(path)
         return f"expected an existing scenario file, got {ref!r} (no file {os.path.normpath(path)})"
@@ -200,6 +228,15 @@ def _find_base(ref: str, base_dir: Path) -> tuple[Path, str] | str:
         f"expected a built-in scenario (`harness list` names them) or a file path ending in"
         f" .yaml, got {ref!r}" + did_you_mean(ref, names)
     )
+
+
+def _not_a_scenario(doc: Document) -> Problem | None:
+    """A base that is not a scenario: said without its content, which may be anything."""
+    keys = {field.alias or name for name, field in Scenario.model_fields.items()}
+    if isinstance(doc.data, dict) and all(isinstance(k, str) and k in keys for k in doc.data):
+        return None
+    return Problem(doc.source, None, "", "expected a scenario file to extend, got a file that"
+                   " is not one (a mapping of scenario keys); its content is not shown")
 
 
 def resolve(
@@ -227,8 +264,9 @@ def resolve(
     base, problems = read_file(path, label)
     if base is None:
         return doc, problems
-    if not isinstance(base.data, dict):
-        return doc, [*problems, _not_a_mapping(base)]
+    foreign = _not_a_scenario(base)
+    if foreign is not None:
+        return doc, [foreign]
     base, more = resolve(base, path.parent, (*chain, key))
     return merge(base, doc), problems + more
 
@@ -270,9 +308,9 @@ def _in_file_order(problems: list[Problem], main: str) -> list[Problem]:
 
 def read_file(path: Path, label: str) -> tuple[Document | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        text = safe_yaml.read_text(path)
+    except (OSError, ValueError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
         return None, [Problem(label, None, "", f"cannot read the file: {why}")]
     return read_yaml(text, label)
 
