@@ -8,8 +8,8 @@ on the composed node graph *before* any data is built or walked:
 
 - the file: at most :data:`MAX_BYTES`, a regular file (not a FIFO or a device);
 - nesting: at most :data:`MAX_DEPTH` levels;
-- size: at most :data:`MAX_NODES` values once every alias is expanded, and
-  :data:`MAX_ITEMS` in one list or mapping;
+- size: at most :data:`MAX_NODES` values, counted as they are read and again with
+  every alias expanded, and :data:`MAX_ITEMS` in one list or mapping;
 - integers: at most :data:`MAX_DIGITS` digits.
 
 Numbers are read as YAML 1.2 reads them: ``1e9`` and ``1E-3`` are numbers, where YAML
@@ -27,8 +27,8 @@ import yaml
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
-MAX_NODES = 200_000
-MAX_ITEMS = 5_000
+MAX_NODES = 20_000
+MAX_ITEMS = 2_000
 MAX_DIGITS = 30
 
 
@@ -42,8 +42,13 @@ class _Composer(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise LimitExceeded(None, None, f"expected at most {MAX_NODES} values, got more",
+                                self.peek_event().start_mark)  # type: ignore[no-untyped-call]
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
