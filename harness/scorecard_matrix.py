@@ -3,19 +3,22 @@ generated from their JSON reports.
 
     python -m harness.scorecard_matrix add REPORT.json --out FOLDER/NAME.json \\
         --client "Go net/smtp" --configuration recipe --version go1.19.8 --command "..."
-    python -m harness.scorecard_matrix build FOLDER --out PAGE.md
+    python -m harness.scorecard_matrix build FOLDER --out PAGE.md [--pages RECIPES]
 
 ``add`` keeps what the matrix needs of a full report (marks, the failed checks' words, the
 first attempts' timelines of the scenarios that earned no credit) with how it was measured;
 ``build`` writes the page from every such report in the folder, plus the upstream defects
-described in the folder's ``defects.json``, each with its timeline excerpt. The page is
-never edited by hand: a test rebuilds it from the committed reports and compares.
+described in the folder's ``defects.json``, each with its timeline excerpt, and (with
+``--pages``) the measured table of each recipe page between its ``<!-- measured: NAME -->``
+and ``<!-- end measured -->`` lines. None of it is edited by hand: a test rebuilds it from
+the committed reports and compares.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import Any
 from harness.scorecard import CATEGORIES, Scorecard, load_report, mark_of, scorecard
 
 _EXCERPT_ATTEMPTS = 2
-_EXCERPT_EVENTS = 16
+_EXCERPT_EVENTS = 20
 _SPEAKERS = {"command": "C:", "reply": "S:"}
 
 
@@ -47,10 +50,11 @@ def slim(report: Mapping[str, Any], measured: Mapping[str, str]) -> dict[str, An
             kept["client"] = {"exit_code": client.get("exit_code"),
                               "timed_out": client.get("timed_out"),
                               "stderr": str(client.get("stderr") or "")[-600:]}
-            kept["attempts"] = [
+            kept["attempts"] = [  # the end of each attempt: where it went wrong
                 {"index": a.get("index"), "closed_by": a.get("closed_by"),
+                 "earlier_events": max(0, len(a.get("events") or []) - _EXCERPT_EVENTS),
                  "events": [{k: e.get(k) for k in ("t_s", "kind", "text")}
-                            for e in (a.get("events") or [])[:_EXCERPT_EVENTS]]}
+                            for e in (a.get("events") or [])[-_EXCERPT_EVENTS:]]}
                 for a in (result.get("attempts") or [])[:_EXCERPT_ATTEMPTS]
             ]
         scenarios.append(kept)
@@ -63,6 +67,8 @@ def excerpt(result: Mapping[str, Any]) -> list[str]:
     lines = []
     for attempt in result.get("attempts") or []:
         lines.append(f"attempt {attempt['index']} (closed by {attempt.get('closed_by')}):")
+        if attempt.get("earlier_events"):
+            lines.append(f"  ... {attempt['earlier_events']} earlier events")
         for event in attempt["events"]:
             who = _SPEAKERS.get(str(event["kind"]), f"[{event['kind']}]")
             text = str(event["text"]).replace("\n", " | ")
@@ -83,6 +89,7 @@ def build(folder: Path) -> str:
             continue
         report = load_report(path)
         entries.append((path.stem, report, scorecard(report)))
+    entries.sort(key=lambda e: (e[0].split(".")[0], e[1]["measured"]["configuration"] != "recipe"))
     keys = [c.key for c in CATEGORIES
             if any(any(s.category.key == c.key and s.marks for s in card.categories)
                    for _, _, card in entries) or c.key == "idle"]
@@ -129,6 +136,46 @@ def build(folder: Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+_BLOCK = re.compile(r"(<!-- measured: ([\w.-]+) -->\n).*?(<!-- end measured -->)", re.S)
+
+
+def measured_block(folder: Path, name: str) -> str:
+    """A recipe page's measured table: the client's reports, recipe and defaults."""
+    lines = ["| configuration | passed | not passed | grade | scenarios not passed |",
+             "|---|---|---|---|---|"]
+    undecided = False
+    for path in sorted(folder.glob(f"{name}.*.json"), reverse=True):  # recipe, then defaults
+        report = load_report(path)
+        card = scorecard(report)
+        undecided |= card.count("inconclusive") > 0
+        behind = ", ".join(f"`{m.scenario}`" + ("" if m.mark == "failed" else f" ({m.mark})")
+                           for c in card.categories for m in c.uncredited)
+        lines.append(f"| {report['measured']['configuration']} | {card.credited}"
+                     f" | {card.total - card.credited} | {card.grade or '—'} | {behind} |")
+    measured = load_report(folder / f"{name}.recipe.json")["measured"]
+    lines += ["", f"{measured['client']} {measured['version']}, the built-in catalogue, two"
+              f" scenarios at once on two shared cores, harness at commit"
+              f" {str(measured['commit'])[:12]}; generated from [`reports/`](reports/) by"
+              " `python -m harness.scorecard_matrix build`."]
+    if undecided:
+        lines[-1] += (" An *inconclusive* scenario failed no check, but timing noise on the"
+                      " loaded machine left one undecided: no credit.")
+    return "\n".join([*lines, ""])
+
+
+def update_pages(folder: Path, pages: Path) -> list[Path]:
+    """Rewrite the measured blocks of the recipe pages in ``pages``; the pages changed."""
+    changed = []
+    for page in sorted(pages.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        new = _BLOCK.sub(lambda m: m.group(1) + measured_block(folder, m.group(2))
+                         + m.group(3), text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed.append(page)
+    return changed
+
+
 def _defects(folder: Path, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
     path = folder / "defects.json"
     if not path.is_file():
@@ -140,6 +187,9 @@ def _defects(folder: Path, reports: Mapping[str, Mapping[str, Any]]) -> list[str
     for defect in json.loads(path.read_text(encoding="utf-8")):
         report = reports[defect["report"]]
         (result,) = [s for s in report["scenarios"] if s["scenario"] == defect["scenario"]]
+        if mark_of(result).credited:
+            raise ValueError(f"defects.json: {defect['scenario']} passed in"
+                             f" {defect['report']}; the defect is not shown there any more")
         failed = [e for e in result["expectations"] if e["status"] == "failed"]
         lines += [f"### {defect['title']}", "",
                   f"- Library: {report['measured']['client']}"
@@ -148,8 +198,20 @@ def _defects(folder: Path, reports: Mapping[str, Mapping[str, Any]]) -> list[str
                   " -- ...`)",
                   f"- Expected: {defect['expected']}",
                   *[f"- The harness: {e['level']} `{e['name']}`: {e['detail']}" for e in failed],
+                  *(_last_words(result) if any(e["name"] == "client-exit" for e in failed)
+                    else []),
                   "", "```", *excerpt(result), "```", ""]
     return lines
+
+
+def _last_words(result: Mapping[str, Any]) -> list[str]:
+    """The client's exit and the last line it printed on stderr, when it printed one."""
+    client = result.get("client") or {}
+    said = [line for line in str(client.get("stderr") or "").splitlines() if line.strip()]
+    if not said:
+        return []
+    return [f"- The client exited with {client.get('exit_code')}, saying:"
+            f" `{said[-1].strip().replace('`', chr(39))}`"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     page = commands.add_parser("build", help="write the matrix page from a folder of reports")
     page.add_argument("folder")
     page.add_argument("--out", help="the page to write (default: standard output)")
+    page.add_argument("--pages", help="also rewrite the measured blocks of the recipe pages"
+                      " in this folder")
     args = parser.parse_args(argv)
     if args.action == "add":
         measured = {f: getattr(args, f) for f in
@@ -173,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   encoding="utf-8")
         return 0
     text = build(Path(args.folder))
+    if args.pages:
+        update_pages(Path(args.folder), Path(args.pages))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
     else:

@@ -32,7 +32,7 @@ measure() {  # NAME CLIENT VERSION SHOWN-COMMAND -- COMMAND...
     python -m harness.scorecard_matrix add "$build/report.json" \
       --out "$reports/$name.$configuration.json" --client "$client" --version "$version" \
       --configuration "$configuration" --commit "$commit" \
-      --command "harness run -j 2 ${limit[*]} -- $shown ${extra[*]}"
+      --command "harness run -j 2${limit[*]:+ ${limit[*]}} -- $shown ${extra[*]}"
   done
 }
 
@@ -42,7 +42,7 @@ chosen() { [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
 if chosen go; then
   (cd examples/go-net-smtp && go build -o "$build/send" .)
   measure go-net-smtp "Go net/smtp" "$(go env GOVERSION)" \
-    "./send -host {host} -port {port} -tls {tls} -cafile {cafile}" \
+    "env SSL_CERT_FILE={cafile} ./send -host {host} -port {port} -tls {tls} -cafile {cafile}" \
     -- env SSL_CERT_FILE={cafile} "$build/send" -host {host} -port {port} -tls {tls} -cafile {cafile}
 fi
 if chosen java; then
@@ -71,5 +71,5 @@ if chosen perl; then
     -- perl examples/perl-net-smtp/send.pl "${placeholders[@]}"
 fi
 
-python -m harness.scorecard_matrix build "$reports" --out docs/recipes/matrix.md
+python -m harness.scorecard_matrix build "$reports" --out docs/recipes/matrix.md --pages docs/recipes
 echo "docs/recipes/matrix.md rebuilt from $reports" >&2

@@ -58,7 +58,7 @@ func main() {
 	flag.IntVar(&o.port, "port", 25, "server port")
 	flag.StringVar(&o.tls, "tls", "starttls", "none | starttls | implicit")
 	flag.StringVar(&o.cafile, "cafile", "", "CA bundle to trust (default: the system's)")
-	flag.Float64Var(&timeoutS, "timeout", 5, "per attempt, seconds")
+	flag.Float64Var(&timeoutS, "timeout", 5, "per read or write, seconds")
 	flag.IntVar(&o.attempts, "attempts", 8, "attempts before giving up")
 	flag.StringVar(&o.from, "from", "app@example.org", "envelope sender")
 	flag.StringVar(&to, "to", "user@example.org,bob@example.org", "recipients, comma-separated")

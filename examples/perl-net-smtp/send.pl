@@ -93,10 +93,18 @@ sub send_once {
         }
     }
     $smtp->mail('app@example.org') or return $fail->('MAIL');
-    my @accepted = $smtp->to(@to, { SkipBad => 1 });  # a refused recipient does not stop the others
+    # One RCPT at a time, not to(..., { SkipBad => 1 }): that skips a 421 as if it refused one
+    # recipient, and sends the next RCPT on the channel the server is closing.
+    my @accepted;
+    for my $rcpt (@to) {
+        if ($smtp->to($rcpt)) {
+            push @accepted, $rcpt;
+            next;
+        }
+        return $fail->('RCPT') unless $smtp->code =~ /^5/;  # 4yz: the whole transaction again
+        print STDERR "refused recipient $rcpt: ", $smtp->code, "\n";  # 5yz: the others go on
+    }
     return $fail->('RCPT') unless @accepted;
-    print STDERR 'refused recipients: ', join(', ', grep { my $r = $_; !grep { $_ eq $r } @accepted } @to), "\n"
-        if @accepted < @to;
     $smtp->data or return $fail->('DATA');
     $smtp->datasend($message) or return $fail->('message');
     $smtp->dataend or return $fail->('final dot');

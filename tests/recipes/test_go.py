@@ -23,7 +23,7 @@ def test_go_recipe_passes(tmp_path: Path, go_command: list[str]) -> None:
     results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-weak-key-implicit", "tarpit",
                                     "dot-554", "rcpt-550-partial", "store-then-drop"], command)
     assert failures(results) == {}
-    assert len(results["banner-421-throttle"]["attempts"]) == 3
+    assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
 

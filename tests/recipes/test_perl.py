@@ -36,7 +36,7 @@ def test_perl_net_smtp_recipe_passes(tmp_path: Path) -> None:
                                     "store-then-drop"],
                          [*COMMAND, "--timeout", "2"])
     assert failures(results) == {}
-    assert len(results["banner-421-throttle"]["attempts"]) == 3
+    assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
 
