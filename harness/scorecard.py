@@ -66,12 +66,13 @@ CATEGORIES: tuple[Category, ...] = (
 
 _RULES: tuple[tuple[str, str], ...] = (
     ("no-fault", "controls"), ("latency-link", "controls"), ("bandwidth-link", "controls"),
-    ("cert-*", "certificates"), ("starttls-*", "starttls"),
+    ("cert-*", "certificates"), ("starttls-*", "starttls"), ("*starttls*", "starttls"),
     ("store-then-drop", "duplicates"), ("close-after-250", "duplicates"),
     ("*duplicate*", "duplicates"),
     ("*idle*", "idle"),
     ("banner-421-throttle", "backoff"), ("connection-limit", "backoff"),
     ("rate-limit", "backoff"), ("*herd*", "backoff"), ("*jitter*", "backoff"),
+    ("outage-*", "backoff"),
     ("never-answers", "timeouts"), ("*blackhole*", "timeouts"), ("slow-*", "timeouts"),
     ("tarpit", "timeouts"), ("*silent*", "timeouts"),
     ("greylist", "transient"), ("reset-*", "transient"), ("close-mid-*", "transient"),

@@ -49,7 +49,10 @@ def test_every_category_of_the_issue_is_there_and_names_decide() -> None:
                 "dot-554": "permanent", "rcpt-550-partial": "permanent",
                 "cert-expired-starttls": "certificates", "starttls-454-once": "starttls",
                 "store-then-drop": "duplicates", "idle-421-between-messages": "idle",
-                "auth-535": "permanent", "auth-454": "transient", "something-new": "other"}
+                "auth-535": "permanent", "auth-454": "transient", "something-new": "other",
+                "class-mismatch-451": "transient", "class-mismatch-550": "permanent",
+                "no-esmtp-starttls": "starttls", "outage-never-ends": "backoff",
+                "silent-after-rcpt": "timeouts"}
     assert {name: category_of(name).key for name in expected} == expected
 
 
