@@ -18,7 +18,11 @@ both:
   (target: 1,000 without errors);
 - on the Toxiproxy backend (driven through toxiproxy-python, here against the embedded
   API): the time from the fake server seeing an attempt end to the next attempt's toxics
-  being installed, the window in which a client that reconnects at once races the switch.
+  being installed, the window in which a client that reconnects at once races the switch;
+- SMTP transactions per second and stream throughput through a real Toxiproxy with no
+  toxics, against the embedded proxy, alternating rounds, when ``TOXIPROXY_URL`` (a
+  running server) or ``TOXIPROXY_BIN`` (its ``toxiproxy-server`` program, started on a
+  free loopback port for the run) says where one is; skipped, and said so, otherwise.
 
 The upstreams and the proxy run on their own event-loop threads; the clients run in the
 main thread (asyncio for the latency and connection figures).
@@ -28,14 +32,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import platform
 import resource
 import socket
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from benchmarks._figures import Figure
@@ -227,6 +235,108 @@ def switch_times(attempts: int) -> list[float]:
     return [ns / 1e9 for _, ns in backend.switches]
 
 
+# -- a real Toxiproxy, where the user points at one ------------------------------------------
+
+
+@contextlib.contextmanager
+def real_toxiproxy() -> Iterator[str | None]:
+    """The API URL of a real Toxiproxy: ``TOXIPROXY_URL``, or ``TOXIPROXY_BIN`` started on
+    a free loopback port for as long as this lasts; None when neither is set."""
+    url = os.environ.get("TOXIPROXY_URL")
+    program = os.environ.get("TOXIPROXY_BIN")
+    if url or not program:
+        yield url.rstrip("/") if url else None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([program, "-host", "127.0.0.1", "-port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                _api(url, "GET", "/version")
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{program} did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _api(url: str, method: str, path: str, body: object = None) -> object:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+    return json.loads(text) if text.strip() else None
+
+
+@contextlib.contextmanager
+def toxiproxy_proxy(url: str, name: str, upstream: Address) -> Iterator[Address]:
+    """A proxy with no toxics on the real Toxiproxy at ``url``, listening on a free port."""
+    made = _api(url, "POST", "/proxies", {"name": name, "listen": "127.0.0.1:0",
+                                          "upstream": f"{upstream[0]}:{upstream[1]}"})
+    assert isinstance(made, dict)
+    host, _, port = str(made["listen"]).rpartition(":")
+    try:
+        yield host, int(port)
+    finally:
+        with contextlib.suppress(OSError):
+            _api(url, "DELETE", f"/proxies/{name}")
+
+
+def against_toxiproxy(quick: bool) -> list[Row]:
+    """The embedded proxy against a real Toxiproxy, both with no toxics, in one run."""
+    with real_toxiproxy() as url:
+        if url is None:
+            return [Row("SMTP transactions/s against a real Toxiproxy", "", "skipped",
+                        "skipped: set TOXIPROXY_URL or TOXIPROXY_BIN", ">= 1.25")]
+        rounds = 2 if quick else 6
+        seconds = 0.5 if quick else 2.0
+        upstream = Upstream((16 if quick else 64) * 1024 * 1024 // rounds)
+        server = FakeSMTPServer().start()
+        ours = ChaosProxy((server.host, server.port), recorder=server.recorder, seed=1).start()
+        stream = ChaosProxy(upstream.source, seed=1).start()
+        version = _api(url, "GET", "/version")
+        tag = f"{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            with toxiproxy_proxy(url, f"bench-smtp-{tag}", (server.host, server.port)) as real, \
+                    toxiproxy_proxy(url, f"bench-stream-{tag}", upstream.source) as real_stream:
+                tps: dict[str, list[float]] = {"ours": [], "real": []}
+                bps: dict[str, list[float]] = {"ours": [], "real": []}
+                for round_ in range(rounds):
+                    pairs = [("ours", (ours.host, ours.port), (stream.host, stream.port)),
+                             ("real", real, real_stream)]
+                    for who, smtp, source in pairs if round_ % 2 == 0 else pairs[::-1]:
+                        tps[who].append(smtp_transactions(smtp, seconds))
+                        bps[who].append(bytes_per_second(source))
+        finally:
+            ours.stop()
+            stream.stop()
+            server.stop()
+            upstream.stop()
+    which = version.get("version", "?") if isinstance(version, dict) else str(version)
+    rows = []
+    ratios = [o / r for o, r in zip(tps["ours"], tps["real"])]
+    rows.append(Row(f"SMTP transactions/s against a real Toxiproxy {which}",
+                    f"{statistics.median(tps['real']):.0f}",
+                    f"{statistics.median(tps['ours']):.0f}",
+                    f"{statistics.median(ratios):.2f}", ">= 1.25"))
+    ratios = [o / r for o, r in zip(bps["ours"], bps["real"])]
+    rows.append(Row(f"stream throughput (MB/s) against a real Toxiproxy {which}",
+                    f"{statistics.median(bps['real']) / 1e6:.0f}",
+                    f"{statistics.median(bps['ours']) / 1e6:.0f}",
+                    f"{statistics.median(ratios):.2f}"))
+    return rows
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -279,7 +389,7 @@ def run(quick: bool) -> list[Row]:
                                                 0.5 if quick else 2))
         d_bps, p_bps = statistics.median(direct_bps), statistics.median(proxy_bps)
         rows.append(Row("stream throughput (MB/s)", f"{d_bps / 1e6:.0f}", f"{p_bps / 1e6:.0f}",
-                        f"{p_bps / d_bps:.2f}"))
+                        f"{p_bps / d_bps:.2f}", ">= 0.80"))
         d_rtt, p_rtt = percentile(direct_rtt, 50), percentile(proxy_rtt, 50)
         rows.append(Row("round trip p50 (µs)", f"{d_rtt * 1e6:.0f}", f"{p_rtt * 1e6:.0f}",
                         f"+{(p_rtt - d_rtt) * 1e6:.0f} µs added"))
@@ -314,6 +424,7 @@ def run(quick: bool) -> list[Row]:
                         f"{percentile(switches, 50) * 1000:.1f} / "
                         f"{percentile(switches, 99) * 1000:.1f}", f"n={len(switches)}",
                         "the race window"))
+        rows += against_toxiproxy(quick)
     finally:
         for proxy in (echo_proxy, source_proxy, smtp_proxy, slow_proxy):
             proxy.stop()

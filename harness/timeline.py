@@ -9,9 +9,13 @@ from its own.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
+import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,9 +53,48 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+BODY_BUDGET = 64 * 2**20
+"""Bytes of message bodies a Recorder keeps in memory. Past it each new message keeps
+its envelope, Message-ID, size and digest, not its body, so a run of millions of messages
+stays within a fixed budget; the timeline says how many bodies it did not keep."""
+
+
+#: Headers a client or a relay sets per attempt (RFC 5322 §3.6.4, §3.6.1, §3.6.7;
+#: RFC 6376 signs over Date and Message-ID, so its signature changes with them).
+PER_ATTEMPT_HEADERS = frozenset({
+    "message-id", "date", "received", "return-path", "x-received", "dkim-signature",
+    "arc-seal", "arc-message-signature", "arc-authentication-results",
+    "authentication-results", "x-mailer-sent-at",
+})
+_BOUNDARY = re.compile(rb'boundary="?([^";\r\n]+)"?', re.IGNORECASE)
+
+
+def content_digest(raw: bytes) -> str:
+    """A digest of ``raw`` without its per-attempt headers, with header lines unfolded
+    and every MIME boundary replaced by a placeholder: what makes two stored messages
+    copies of one (``harness.verdicts.copies``), kept for a body the run did not keep."""
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and kept:
+            kept[-1] += b" " + line.strip()
+        else:
+            kept.append(line)
+    fields = [f for f in kept if f.partition(b":")[0].strip().lower().decode("latin-1")
+              not in PER_ATTEMPT_HEADERS]
+    text = b"\n".join(fields) + b"\n\n" + body
+    for number, boundary in enumerate(dict.fromkeys(_BOUNDARY.findall(text))):
+        text = text.replace(boundary, b"boundary-%d" % number)
+    return "sha256:" + hashlib.sha256(text).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class StoredMessage:
-    """A message the fake server accepted (and, being a sink, kept)."""
+    """A message the fake server accepted (and, being a sink, kept).
+
+    ``raw`` is empty when the run's body budget (``BODY_BUDGET``) was spent before it
+    arrived: ``kept`` is then False, and its size and digest are what was recorded.
+    """
 
     attempt: int
     t_ns: int
@@ -59,10 +102,17 @@ class StoredMessage:
     rcpt_tos: tuple[str, ...]
     message_id: str | None
     raw: bytes
+    kept: bool = True
+    dropped_size: int = 0
+    dropped_digest: str = ""
 
     @property
     def size(self) -> int:
-        return len(self.raw)
+        return len(self.raw) if self.kept else self.dropped_size
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.raw) if self.kept else self.dropped_digest
 
 
 @dataclass(frozen=True)
@@ -106,6 +156,7 @@ class Timeline:
     origin_ns: int
     attempts: tuple[Attempt, ...]
     messages: tuple[StoredMessage, ...]
+    bodies_not_kept: int = 0  # messages past the body budget: envelope, size and digest only
 
     def attempt(self, index: int) -> Attempt:
         for attempt in self.attempts:
@@ -143,9 +194,13 @@ class Timeline:
                     "mail_from": m.mail_from,
                     "rcpt_to": list(m.rcpt_tos),
                     "size": m.size,
+                    **({} if m.kept else {"body_kept": False, "digest": m.digest}),
                 }
                 for m in self.messages
             ],
+            **({"summarised": {"bodies_not_kept": self.bodies_not_kept,
+                               "body_budget_bytes": BODY_BUDGET}}
+               if self.bodies_not_kept else {}),
         }
 
     def to_json(self, **dumps_options: Any) -> str:
@@ -178,7 +233,10 @@ class Progress:
 
 _CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
 
-_Raw = tuple[int, EventKind, "str | bytes", dict[str, Any]]
+_Raw = tuple[int, EventKind, "str | bytes", "dict[str, Any] | bool | None"]
+"""An event as written: ``(t_ns, kind, text, data)``. On the hot path ``data`` is not a
+dict yet: None for a reply (its code is in its text), True or False for a command line
+(whether TLS was on; its byte count is its length, line ending included)."""
 
 
 def printable(line: bytes) -> str:
@@ -186,11 +244,30 @@ def printable(line: bytes) -> str:
     return line.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
 
 
+PACK_AFTER = 100_000
+"""Events a Recorder keeps as plain tuples. Past that (a long run: ``harness serve`` with a
+mailer sending thousands of messages) every attempt that closes, and every ``_BLOCK``
+events of one that stays open, is packed: pickled and compressed, unpacked when read.
+Nothing is lost; memory per event falls several times."""
+_BLOCK = 4096
+
+
+def _event(index: int, raw: _Raw) -> Event:
+    t_ns, kind, text, data = raw
+    if data is None:  # a reply
+        code = str(text[:3])
+        data = {"code": int(code) if code.isdigit() else 0}
+    elif data is True or data is False:  # a command line, line ending included
+        data = {"bytes": len(text), "tls": data}
+        text = text.rstrip(b"\r\n") if isinstance(text, bytes) else text.rstrip("\r\n")
+    return Event(t_ns, index, kind, printable(text) if isinstance(text, bytes) else text, data)
+
+
 class _AttemptLog:
     """One attempt as it is written: raw tuples, turned into Events only when read, since
     recording sits on the server's hot path and reading does not."""
 
-    __slots__ = ("built", "closed_by", "end_ns", "index", "peer", "raw", "start_ns")
+    __slots__ = ("built", "closed_by", "end_ns", "index", "packed", "peer", "raw", "start_ns")
 
     def __init__(self, index: int, peer: tuple[str, int] | None, start_ns: int) -> None:
         self.index = index
@@ -199,16 +276,24 @@ class _AttemptLog:
         self.end_ns: int | None = None
         self.closed_by: CloseReason | None = None
         self.raw: list[_Raw] = []
-        self.built: list[Event] = []
+        self.built: list[Event] = []  # Events already made from raw, for the next read
+        self.packed: list[bytes] = []  # compressed blocks of events written before raw
+
+    def pack(self) -> None:
+        """Compress the events written so far into a block (see ``PACK_AFTER``)."""
+        if self.raw:
+            self.packed.append(zlib.compress(pickle.dumps(self.raw, pickle.HIGHEST_PROTOCOL), 1))
+            self.raw = []
+            self.built = []
 
     def freeze(self) -> Attempt:
-        for t_ns, kind, text, data in self.raw[len(self.built):]:
-            self.built.append(Event(
-                t_ns, self.index, kind, printable(text) if isinstance(text, bytes) else text, data
-            ))
-        return Attempt(
-            self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, tuple(self.built)
-        )
+        if self.packed:  # built afresh on every read: a cache would undo the packing
+            raws = [raw for block in self.packed for raw in pickle.loads(zlib.decompress(block))]
+            events = tuple(_event(self.index, raw) for raw in raws + self.raw)
+        else:
+            self.built += (_event(self.index, raw) for raw in self.raw[len(self.built):])
+            events = tuple(self.built)
+        return Attempt(self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, events)
 
 
 class Recorder:
@@ -219,8 +304,13 @@ class Recorder:
     socket's port to it; the server then joins that attempt instead of opening a new one.
     """
 
-    def __init__(self, clock: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self, clock: Callable[[], int] = time.monotonic_ns, *, body_budget: int = BODY_BUDGET
+    ) -> None:
         self._clock = clock
+        self._body_budget = body_budget
+        self._body_bytes = 0  # bodies kept so far
+        self._bodies_not_kept = 0
         self._lock = threading.Lock()
         self._origin_ns = clock()
         self._attempts: dict[int, _AttemptLog] = {}
@@ -269,12 +359,31 @@ class Recorder:
     ) -> None:
         """Append one event to an attempt, stamped now. ``text`` may be the raw bytes of a
         line from the wire; they are made readable (``printable``) when read."""
+        self._append(attempt, kind, text, data)
+
+    def record_command(self, attempt: int, line: bytes, tls: bool) -> None:
+        """A command line as received, line ending included: the same event as
+        ``record(attempt, "command", text, bytes=..., tls=...)``, its facts worked out
+        when read, so that the server's hot path stores one small tuple."""
+        self._append(attempt, "command", line, tls)
+
+    def record_reply(self, attempt: int, text: str) -> None:
+        """A reply as sent: ``record(attempt, "reply", text, code=...)``, the code read
+        from the text when the timeline is read."""
+        self._append(attempt, "reply", text, None)
+
+    def _append(
+        self, attempt: int, kind: EventKind, text: str | bytes,
+        data: dict[str, Any] | bool | None,
+    ) -> None:
         with self._lock:
             log = self._attempts.get(attempt)
             if log is None:  # recorded after a reset(): that run is over
                 return
             log.raw.append((self._clock(), kind, text, data))
             self._events += 1
+            if len(log.raw) >= _BLOCK and self._events > PACK_AFTER:
+                log.pack()
             if self._waiting:
                 self._changed.notify_all()
 
@@ -287,6 +396,8 @@ class Recorder:
                 log.closed_by = reason
                 self._events += 1
                 self._open -= 1
+                if self._events > PACK_AFTER:
+                    log.pack()
                 self._announce_milestone()
 
     def store_message(
@@ -299,12 +410,19 @@ class Recorder:
         raw: bytes,
     ) -> StoredMessage:
         with self._lock:
-            message = StoredMessage(
-                attempt, self._clock(), mail_from, rcpt_tos, message_id, raw
-            )
+            now = self._clock()
             log = self._attempts.get(attempt)
+            if log is None or self._body_bytes + len(raw) <= self._body_budget:
+                message = StoredMessage(attempt, now, mail_from, rcpt_tos, message_id, raw)
+            else:
+                message = StoredMessage(attempt, now, mail_from, rcpt_tos, message_id, b"",
+                                        False, len(raw), content_digest(raw))
             if log is None:  # stored after a reset(): that run is over
                 return message
+            if message.kept:
+                self._body_bytes += len(raw)
+            else:
+                self._bodies_not_kept += 1
             self._messages.append(message)
             log.raw.append(
                 (message.t_ns, "message", message_id or "",
@@ -376,6 +494,7 @@ class Recorder:
             self._upstream_ports.clear()
             self._events = self._open = 0
             self._last_close_ns = None
+            self._body_bytes = self._bodies_not_kept = 0
 
     def _announce_milestone(self) -> None:
         if self._waiting:
@@ -392,4 +511,5 @@ class Recorder:
             self._origin_ns,
             tuple(log.freeze() for log in self._attempts.values()),
             tuple(self._messages),
+            self._bodies_not_kept,
         )

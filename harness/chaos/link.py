@@ -49,18 +49,38 @@ class _Stage:
     task: asyncio.Task[bool]
 
 
-class Side(asyncio.Protocol):
+class ReadBuffer:
+    """The one buffer every socket of a proxy reads into.
+
+    The sockets share one event loop and each read is written on (or copied into the
+    pipeline) before the next, so one buffer serves them all and a read allocates
+    nothing. A transport that could not send everything at once may keep a view of
+    it; the buffer is then handed over and a new one made.
+    """
+
+    __slots__ = ("view",)
+
+    def __init__(self, size: int = 256 * 1024) -> None:
+        self.view = memoryview(bytearray(size))
+
+    def hand_over(self) -> None:
+        self.view = memoryview(bytearray(len(self.view)))
+
+
+class Side(asyncio.BufferedProtocol):
     """One socket of a proxied connection: what it reads goes to the link it feeds.
 
     Protocol callbacks rather than streams keep the no-toxic path at one ``write`` per
-    read, with no task switch; reading pauses while the destination or the pipeline's
-    first channel is full (back-pressure, as in Toxiproxy).
+    read, with no task switch and no allocation (reads land in the proxy's
+    :class:`ReadBuffer`); reading pauses while the destination or the pipeline's first
+    channel is full (back-pressure, as in Toxiproxy).
     """
 
-    def __init__(self, live: set[Side]) -> None:
+    def __init__(self, live: set[Side], buffer: ReadBuffer) -> None:
         self.transport: asyncio.Transport | None = None
         self.link: Link | None = None
         self.live = live  # the proxy's open sockets, so that stopping it misses none
+        self.buffer = buffer
         self.lost = False
         self.early: list[bytes] = []
         self._writable = asyncio.Event()
@@ -73,11 +93,15 @@ class Side(asyncio.Protocol):
         self.live.add(self)
         transport.pause_reading()  # until its link starts
 
-    def data_received(self, data: bytes) -> None:
-        if self.link is not None:
-            self.link.feed(data)
-        else:  # read before the link started (a loop that registered the reader anyway)
-            self.early.append(data)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = self.buffer.view[:nbytes]
+        if self.link is None:  # read before the link started (a loop that registered
+            self.early.append(bytes(data))  # the reader anyway)
+        elif self.link.feed(data):
+            self.buffer.hand_over()
 
     def eof_received(self) -> bool:
         self._end()
@@ -162,24 +186,29 @@ class Link:
         own = [task for task in (self._writer, self._drainer) if task is not None]
         return own + [stage.task for stage in self.stages]
 
-    def feed(self, data: bytes) -> None:
-        """A read from the source: through the pipeline, or straight on."""
+    def feed(self, data: bytes | memoryview) -> bool:
+        """A read from the source: through the pipeline (copied), or straight on. True
+        if the destination kept ``data`` itself to send later."""
         self.bytes_read += len(data)
         if self.piped:
             stamp = asyncio.get_running_loop().time()
             for start in range(0, len(data), _CHUNK):  # Toxiproxy's chunks are 32 KiB reads
-                self.head.push(Chunk(data[start:start + _CHUNK], stamp))
+                self.head.push(Chunk(bytes(data[start:start + _CHUNK]), stamp))
             if len(self.head) >= self.head.capacity:
                 self._pause()
-            return
+            return False
         destination = self.destination.transport
-        if destination is not None and not self.destination.lost:
-            destination.write(data)
-            self.bytes_written += len(data)
-            if not self.destination.writable and self._drainer is None:
-                self._pause()
-                self._drainer = asyncio.get_running_loop().create_task(
-                    self._resume_when_drained(), name=f"chaos drain {self.direction}")
+        if destination is None or self.destination.lost:
+            return False
+        destination.write(data)
+        self.bytes_written += len(data)
+        if self.destination.writable:
+            return destination.get_write_buffer_size() > 0
+        if self._drainer is None:
+            self._pause()
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._resume_when_drained(), name=f"chaos drain {self.direction}")
+        return True
 
     def feed_eof(self) -> None:
         """The source ended (EOF, reset or error): its end, as in Toxiproxy."""

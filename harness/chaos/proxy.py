@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from harness.attempts import AttemptSpec
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
-from harness.chaos.link import Side
+from harness.chaos.link import ReadBuffer, Side
 from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
 from harness.timeline import Recorder, Timeline
@@ -89,6 +89,7 @@ class ChaosProxy:
         self._count = threading.Condition()
         self._lingering: set[Connection] = set()
         self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
+        self._buffer = ReadBuffer()
         self._accepting = False
         self._resolved: tuple[str, tuple[socket.AddressFamily, tuple[Any, ...], str]] | None = None
 
@@ -415,7 +416,8 @@ class ChaosProxy:
             raise
         # From here the transport owns the socket: a close of the connection while it is
         # being made must not lose it, so it is shielded and aborted once made.
-        made = loop.create_task(loop.create_connection(lambda: Side(self._sides), sock=sock))
+        made = loop.create_task(
+            loop.create_connection(lambda: Side(self._sides, self._buffer), sock=sock))
         try:
             return (await asyncio.shield(made))[1]
         except asyncio.CancelledError:
@@ -428,7 +430,7 @@ class _ClientSide(Side):
     starts, which is once the upstream is connected."""
 
     def __init__(self, proxy: ChaosProxy) -> None:
-        super().__init__(proxy._sides)
+        super().__init__(proxy._sides, proxy._buffer)
         self._proxy = proxy
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -297,7 +297,8 @@ class FaultySMTP(SMTP):
                 super().data_received(data)
 
     def _record_lines(self, data: bytes) -> None:
-        record, attempt, tls = self._host.recorder.record, self.attempt, self._tls_active
+        recorder, attempt, tls = self._host.recorder, self.attempt, self._tls_active
+        record, record_command = recorder.record, recorder.record_command
         start = 0
         while (end := data.find(b"\n", start)) != -1:
             if self._line:  # the line began in an earlier read
@@ -307,7 +308,10 @@ class FaultySMTP(SMTP):
             else:
                 line = data[start:end + 1]
             start = end + 1
-            text = line.rstrip(b"\r\n")  # bytes: made readable when the timeline is read
+            if len(line) <= _MAX_RECORDED_LINE:  # bytes: made readable when read
+                record_command(attempt, line, tls)
+                continue
+            text = line.rstrip(b"\r\n")
             if len(text) > _MAX_RECORDED_LINE:
                 record(attempt, "command", text[:_MAX_RECORDED_LINE], bytes=len(line), tls=tls,
                        truncated=True)
@@ -421,9 +425,7 @@ class FaultySMTP(SMTP):
             text, self._reply_lines = "\n".join(self._reply_lines), []
         else:
             text = line
-        code = line[:3]
-        self._host.recorder.record(self.attempt, "reply", text,
-                                   code=int(code) if code.isdigit() else 0)
+        self._host.recorder.record_reply(self.attempt, text)
         return True
 
     def _start_body(self) -> None:

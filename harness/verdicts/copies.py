@@ -9,22 +9,12 @@ alone would miss the re-sender; comparing Message-IDs alone would miss it too.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.timeline import StoredMessage
+from harness.timeline import PER_ATTEMPT_HEADERS, StoredMessage, content_digest
 
-#: Headers a client or a relay sets per attempt (RFC 5322 §3.6.4, §3.6.1, §3.6.7;
-#: RFC 6376 signs over Date and Message-ID, so its signature changes with them).
-PER_ATTEMPT_HEADERS = frozenset({
-    "message-id", "date", "received", "return-path", "x-received", "dkim-signature",
-    "arc-seal", "arc-message-signature", "arc-authentication-results",
-    "authentication-results", "x-mailer-sent-at",
-})
-_BOUNDARY = re.compile(rb'boundary="?([^";\r\n]+)"?', re.IGNORECASE)
-
+__all__ = ["PER_ATTEMPT_HEADERS", "Copies", "content_digest", "group_copies"]
 
 @dataclass(frozen=True)
 class Copies:
@@ -47,24 +37,6 @@ class Copies:
         return len(set(self.message_ids)) > 1
 
 
-def content_digest(raw: bytes) -> str:
-    """A digest of ``raw`` without its per-attempt headers, with header lines unfolded
-    and every MIME boundary replaced by a placeholder."""
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    kept: list[bytes] = []
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t") and kept:
-            kept[-1] += b" " + line.strip()
-        else:
-            kept.append(line)
-    fields = [f for f in kept if f.partition(b":")[0].strip().lower().decode("latin-1")
-              not in PER_ATTEMPT_HEADERS]
-    text = b"\n".join(fields) + b"\n\n" + body
-    for number, boundary in enumerate(dict.fromkeys(_BOUNDARY.findall(text))):
-        text = text.replace(boundary, b"boundary-%d" % number)
-    return "sha256:" + hashlib.sha256(text).hexdigest()[:16]
-
-
 def group_copies(messages: Sequence[StoredMessage]) -> list[Copies]:
     """The stored messages grouped into copies of one message each, in storing order."""
     parent = list(range(len(messages)))
@@ -77,7 +49,7 @@ def group_copies(messages: Sequence[StoredMessage]) -> list[Copies]:
 
     first_seen: dict[str, int] = {}
     for i, message in enumerate(messages):
-        for label in filter(None, (message.message_id, content_digest(message.raw))):
+        for label in filter(None, (message.message_id, message.digest)):
             j = first_seen.setdefault(label, i)
             parent[root(i)] = root(j)
     groups: dict[int, list[StoredMessage]] = {}
@@ -85,7 +57,7 @@ def group_copies(messages: Sequence[StoredMessage]) -> list[Copies]:
         groups.setdefault(root(i), []).append(message)
     return [
         Copies(
-            key=group[0].message_id or content_digest(group[0].raw),
+            key=group[0].message_id or group[0].digest,
             attempts=tuple(m.attempt for m in group),
             message_ids=tuple(m.message_id for m in group),
         )

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 
+import harness.timeline as timeline_module
 from harness import Recorder
 
 
@@ -111,3 +112,65 @@ def test_wait_progress_wakes_on_a_close_from_another_thread() -> None:
     assert progress.attempts == 1 and progress.last_close_ns is not None
     with pytest.raises(TimeoutError, match="did not reach"):
         recorder.wait_progress(lambda p: p.messages > 0, timeout=0.01)
+
+
+def test_the_hot_path_records_the_same_events_as_record() -> None:
+    recorder = Recorder(clock=Clock())
+    n = recorder.open_attempt(None)
+    recorder.record_command(n, b"MAIL FROM:<a@x>\r\n", True)
+    recorder.record_reply(n, "250 2.1.0 OK")
+    recorder.record_reply(n, "250-first\n250 last")
+    recorder.record_command(n, b"\x00bad\n", False)
+    events = recorder.timeline().attempts[0].events[1:]
+    assert [(e.kind, e.text, dict(e.data)) for e in events] == [
+        ("command", "MAIL FROM:<a@x>", {"bytes": 17, "tls": True}),
+        ("reply", "250 2.1.0 OK", {"code": 250}),
+        ("reply", "250-first\n250 last", {"code": 250}),
+        ("command", "\\x00bad", {"bytes": 5, "tls": False}),
+    ]
+
+
+def test_bodies_past_the_budget_keep_their_size_and_digest_and_the_timeline_says_so() -> None:
+    recorder = Recorder(body_budget=10)
+    n = recorder.open_attempt(None)
+    for body in (b"12345678", b"abcdefgh", b"abcdefgh"):
+        recorder.store_message(n, mail_from="a@x", rcpt_tos=("b@y",), message_id=None, raw=body)
+    timeline = recorder.timeline()
+    first, second, third = timeline.messages
+    assert first.kept and first.raw == b"12345678"
+    assert not second.kept and second.raw == b"" and second.size == 8
+    assert second.digest == third.digest != first.digest  # copies are still told apart
+    assert timeline.bodies_not_kept == 2
+    data = timeline.to_dict()
+    assert data["summarised"]["bodies_not_kept"] == 2
+    assert data["messages"][1]["body_kept"] is False and "body_kept" not in data["messages"][0]
+    recorder.reset()
+    recorder.store_message(recorder.open_attempt(None), mail_from="", rcpt_tos=(),
+                           message_id=None, raw=b"12345678")
+    assert recorder.timeline().messages[0].kept  # the budget starts again with the run
+
+
+def test_a_long_run_packs_its_events_and_reads_back_the_same_timeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(recorder: Recorder) -> None:
+        for _ in range(3):
+            n = recorder.open_attempt(("127.0.0.1", 5000))
+            for i in range(7):
+                recorder.record_command(n, f"NOOP {i}\r\n".encode(), False)
+                recorder.record_reply(n, "250 OK")
+            recorder.record(n, "note", "a fact", detail=[1, "two"])
+            recorder.close_attempt(n, "client-quit")
+        still_open = recorder.open_attempt(None)
+        for _ in range(5):
+            recorder.record_command(still_open, b"EHLO x\r\n", False)
+
+    plain = Recorder(clock=Clock())
+    run(plain)
+    monkeypatch.setattr(timeline_module, "PACK_AFTER", 5)
+    monkeypatch.setattr(timeline_module, "_BLOCK", 4)
+    packed = Recorder(clock=Clock())
+    run(packed)
+    assert packed._attempts[1].packed and packed._attempts[4].packed  # closed, and long
+    assert packed.timeline() == plain.timeline()
+    assert packed.progress() == plain.progress()
