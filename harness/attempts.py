@@ -39,7 +39,8 @@ class Attempts:
 
     @classmethod
     def parse(cls, spec: AttemptSpec) -> Attempts:
-        """Read ``"all"``, ``3``, ``[1, 2]``, ``"1-2"`` or ``"3+"`` (attempt 3 and later)."""
+        """Read ``"all"``, ``3``, ``[1, 2]`` (or ``"1,2"``), ``"1-2"`` or ``"3+"`` (attempt 3
+        and later): whatever ``str()`` of an :class:`Attempts` writes reads back."""
         if isinstance(spec, Attempts):
             return spec
         if spec is None or spec == "all":
@@ -57,8 +58,8 @@ class Attempts:
                 return cls(first, last)
             if m := re.fullmatch(r"(\d+)\s*\+", text):
                 return cls(_positive(int(m[1])))
-            if text.isdigit():
-                return cls(only=frozenset({_positive(int(text))}))
+            if re.fullmatch(r"\d+(\s*,\s*\d+)*", text):  # "2", or "1,2" as str() writes it
+                return cls(only=frozenset(_positive(int(n)) for n in text.split(",")))
             raise _bad_attempts(spec)
         if isinstance(spec, Sequence) and spec and all(
             isinstance(n, int) and not isinstance(n, bool) for n in spec

@@ -6,6 +6,7 @@ argument contains ``match``, with a ``probability`` drawn from the run's seed.
 
 from harness.attempts import PHASES, Attempts, Phase
 from harness.smtp.faults.base import Fault, FaultContext
+from harness.smtp.faults.auth_failure import AuthFailure
 from harness.smtp.faults.capabilities import Capabilities
 from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit
@@ -16,21 +17,22 @@ from harness.smtp.faults.hang import Hang
 from harness.smtp.faults.inject_after_starttls import InjectAfterStartTLS
 from harness.smtp.faults.plan import FaultPlan
 from harness.smtp.faults.rate_limit import RateLimit
+from harness.smtp.faults.registry import fault_kinds
 from harness.smtp.faults.reply import Reply
 from harness.smtp.faults.reset import Reset
+from harness.smtp.faults.size_limit import SizeLimit
+from harness.smtp.faults.stop_reading import StopReading
 from harness.smtp.faults.store_then_drop import StoreThenDrop
 from harness.smtp.faults.strip_starttls import StripStartTLS
 
-KINDS: dict[str, type[Fault]] = {
-    cls.kind: cls
-    for cls in (Reply, Delay, Close, Reset, Hang, Greylist, ConnectionLimit, RateLimit,
-                StoreThenDrop, StripStartTLS, Capabilities, InjectAfterStartTLS, BreakHandshake)
-}
+KINDS: dict[str, type[Fault]] = fault_kinds()
+"""Every fault kind by its name: each module of ``harness/smtp/faults`` registers its own."""
 
 __all__ = [
     "KINDS",
     "PHASES",
     "Attempts",
+    "AuthFailure",
     "BreakHandshake",
     "Capabilities",
     "Close",
@@ -46,6 +48,8 @@ __all__ = [
     "RateLimit",
     "Reply",
     "Reset",
+    "SizeLimit",
+    "StopReading",
     "StoreThenDrop",
     "StripStartTLS",
 ]

@@ -28,6 +28,7 @@ from harness.chaos.toxic import Toxic
 from harness.errors import InvalidFaultPlan
 from harness.faults import Fault, FaultPlan, Phase
 from harness.replies import Reply as SMTPReply
+from harness.smtp.faults.shape import beside_key, kind_value
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations, Jitter
 
 TLSMode = Literal["none", "starttls", "implicit"]
@@ -377,15 +378,14 @@ def _attempts_value(fault: Fault | Toxic) -> Any:
     return str(selector)
 
 
-def _reply_value(reply: SMTPReply) -> str | list[str]:
-    lines = reply.wire_lines()
-    return lines[0] if len(lines) == 1 else lines
-
-
 def fault_item(fault: Fault) -> dict[str, Any]:
-    """One ``faults:`` item of a scenario file for a :mod:`harness.faults` object."""
+    """One ``faults:`` item of a scenario file for a :mod:`harness.faults` object, written
+    from the kind's own declaration (:mod:`harness.smtp.faults.shape`), so no setting
+    of any kind can be left out."""
+    kind = type(fault)
     item: dict[str, Any] = {}
-    if len(type(fault).phases) > 1:
+    at_default = kind.__dataclass_fields__["at"].default
+    if fault.at != at_default:
         item["at"] = fault.at
     attempts = _attempts_value(fault)
     if attempts != "all":
@@ -396,37 +396,11 @@ def fault_item(fault: Fault) -> dict[str, Any]:
         item["probability"] = fault.probability
     if fault.after_bytes is not None:
         item["after_bytes"] = fault.after_bytes
-    if isinstance(fault, faults.Reply):
-        item["reply"] = _reply_value(fault.parsed)
-        if fault.then_close:
-            item["then_close"] = True
-    elif isinstance(fault, faults.Delay):
-        item["delay"] = fault.seconds
-    elif isinstance(fault, faults.Greylist):
-        default = faults.Greylist(seconds=0).parsed
-        item["greylist"] = (
-            fault.seconds if fault.parsed == default
-            else {"seconds": fault.seconds, "reply": _reply_value(fault.parsed)}
-        )
-    elif isinstance(fault, faults.ConnectionLimit):
-        item["connection-limit"] = fault.max_connections
-    elif isinstance(fault, faults.RateLimit):
-        item["rate-limit"] = {"messages": fault.messages, "window_s": fault.window_s}
-    elif isinstance(fault, faults.Capabilities):
-        item["capabilities"] = {"add": list(fault.add), "remove": list(fault.remove),
-                                "when": fault.when}
-    elif isinstance(fault, faults.InjectAfterStartTLS):
-        default_lines = faults.InjectAfterStartTLS().lines
-        item["inject-after-starttls"] = (
-            True if tuple(fault.lines) == tuple(default_lines) else list(fault.lines)
-        )
-    elif isinstance(fault, faults.BreakHandshake):
-        default_data = faults.BreakHandshake().data
-        item["handshake-failure"] = (
-            True if fault.data == default_data else fault.data.decode("latin-1")
-        )
-    else:  # close, reset, hang, store-then-drop, strip-starttls: the kind is the key
-        item[fault.kind] = True
+    item[kind.kind] = kind_value(fault)
+    for setting in beside_key(kind):
+        value = getattr(fault, setting.name)
+        if not setting.is_default(value):
+            item[setting.name] = setting.dump(value)
     return item
 
 

@@ -23,9 +23,19 @@ class ChaosError(HarnessError):
 
 
 class InvalidToxic(ChaosError, ValueError):
-    """A toxic or proxy definition with a wrong type, stream, attribute or value."""
+    """A toxic or proxy definition with a wrong type, stream, attribute or value.
+
+    When one attribute's value is at fault, ``attribute`` names it and ``expected`` says
+    what it must be, so the scenario loader can point at that key.
+    """
 
     status = 400
+
+    def __init__(self, message: str, *, attribute: str | None = None,
+                 expected: str | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+        self.expected = expected
 
 
 class NotFound(ChaosError, LookupError):

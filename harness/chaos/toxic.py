@@ -41,9 +41,10 @@ class Toxic:
     name: str = ""
     stream: str = "downstream"
     toxicity: float = 1.0
-    attempts: AttemptSpec = "all"
+    attempts: AttemptSpec = field(default="all", compare=False)
     behaviour: ToxicType = field(init=False, repr=False, compare=False)
-    selector: Attempts = field(init=False, repr=False, compare=False)
+    selector: Attempts = field(init=False, repr=False)
+    """The parsed ``attempts``: toxics compare by it, so ``[1]``, ``1`` and ``"1"`` agree."""
 
     def __post_init__(self) -> None:
         kind = TYPES.get(self.type) if isinstance(self.type, str) else None
@@ -143,40 +144,36 @@ def _behaviour(kind: type[ToxicType], name: str, given: object) -> ToxicType:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidToxic(
                 f"{name}: attribute {key}={value!r} must be an integer"
-                f" ({_UNITS.get((kind.type, key), 'see the toxic table')})"
+                f" ({unit_of(kind, key) or 'see the toxic table'})"
             )
         if not 0 <= value <= _INT64:
             what = f"{key}={value} is negative" if value < 0 else f"{key} is too large"
             raise InvalidToxic(
                 f"{name}: attribute {what}; allowed: 0 to {_INT64}"
-                f" ({_UNITS.get((kind.type, key), '')})"
+                f" ({unit_of(kind, key)})"
             )
     missing = [key for key in kind.required if key not in given]
     if missing:
         raise InvalidToxic(
             f"{name}: missing required attribute {missing[0]!r} for {kind.type}"
-            f" ({_UNITS.get((kind.type, missing[0]), '')})"
+            f" ({unit_of(kind, missing[0])})"
         )
     behaviour = kind(**given)
     problem = behaviour.check()
     if problem:
-        raise InvalidToxic(f"{name}: {problem}")
+        attribute, expected = problem
+        raise InvalidToxic(
+            f"{name}: {attribute} must be {expected}, got {getattr(behaviour, attribute)}",
+            attribute=attribute, expected=expected,
+        )
     return behaviour
+
+
+def unit_of(kind: type[ToxicType], attribute: str) -> str:
+    """The unit of a toxic type's attribute, from its field's metadata."""
+    found = [f for f in fields(kind) if f.name == attribute]  # type: ignore[arg-type]
+    return str(found[0].metadata.get("unit", "")) if found else ""
 
 
 def _number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
-
-
-_UNITS = {
-    ("latency", "latency"): "milliseconds",
-    ("latency", "jitter"): "milliseconds",
-    ("bandwidth", "rate"): "KB/s, 1 KB = 1000 bytes",
-    ("slow_close", "delay"): "milliseconds",
-    ("timeout", "timeout"): "milliseconds, 0 = never close",
-    ("reset_peer", "timeout"): "milliseconds",
-    ("slicer", "average_size"): "bytes",
-    ("slicer", "size_variation"): "bytes",
-    ("slicer", "delay"): "microseconds",
-    ("limit_data", "bytes"): "bytes",
-}

@@ -91,7 +91,7 @@ AttemptSelector = Annotated[
                 {"const": "all"},
                 {"type": "integer", "minimum": 1},
                 {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
-                {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d+|\+)?\s*$"},
+                {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d+|\+|(,\s*\d+)+)?\s*$"},
             ],
         }
     ),

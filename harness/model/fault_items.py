@@ -7,15 +7,29 @@
       - {at: body, after_bytes: 2048, reset: true}
       - {greylist: 2.0}
 
-Each item is checked by building its :mod:`harness.faults` object, so the scenario file
-and the Python API accept and refuse exactly the same faults.
+Each kind's item model is made here from the kind's own declaration (its module in
+``harness/smtp/faults``: settings, value types, docs lines; see
+:mod:`harness.smtp.faults.shape`), and each item is checked by building its
+:mod:`harness.faults` object, so the scenario file and the Python API accept and refuse
+exactly the same faults, and a new kind needs nothing here.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, get_args
+import inspect
+from dataclasses import MISSING
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import ConfigDict, Discriminator, Field, StrictBool, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from harness import faults
@@ -29,7 +43,7 @@ from harness.model._base import (
     Seconds,
     Strict,
 )
-from harness.smtp.faults.capabilities import When
+from harness.smtp.faults.shape import Setting, beside_key, kind_arguments, under_key
 
 ReplyLines = str | tuple[str, ...]
 """``"421 4.7.0 Try again later"``, or a list of such lines for a multi-line reply."""
@@ -67,7 +81,12 @@ class FaultItem(Strict):
 
     def _settings(self) -> dict[str, Any]:
         """The keyword arguments of the fault object particular to this kind."""
-        return {}
+        kind = faults.KINDS[self.kind]
+        value = getattr(self, key_field(self.kind))
+        if isinstance(value, BaseModel):
+            value = {k: v for k, v in value.model_dump().items() if k in value.model_fields_set}
+        beside = {s.name: getattr(self, s.name) for s in beside_key(kind)}
+        return kind_arguments(kind, value, beside)
 
     def to_fault(self) -> Fault:
         """The :mod:`harness.faults` object this item describes."""
@@ -85,171 +104,81 @@ class FaultItem(Strict):
         return self
 
 
-class ReplyItem(FaultItem):
-    """Answer with this reply instead of the normal one (a 421 also closes)."""
-
-    kind = "reply"
-    at: Phase = Field(description="The phase the fault fires at.")
-    reply: ReplyLines = Field(description="The reply, e.g. '421 4.7.0 Try again later'.")
-    then_close: StrictBool = Field(
-        default=False, description="Close the connection after the reply."
-    )
-
-    def _settings(self) -> dict[str, Any]:
-        return {"reply": self.reply, "then_close": self.then_close}
+def key_field(kind: str) -> str:
+    """The item model's field for a kind's key (``connection-limit``: ``connection_limit``)."""
+    return kind.replace("-", "_")
 
 
-class DelayItem(FaultItem):
-    """Wait this many seconds, then carry on normally (slow banner, tarpit)."""
-
-    kind = "delay"
-    at: Phase = Field(description="The phase the fault fires at.")
-    delay: Seconds = Field(description="Seconds to wait before answering.")
-
-    def _settings(self) -> dict[str, Any]:
-        return {"seconds": self.delay}
-
-
-class CloseItem(FaultItem):
-    """Close the connection with a FIN and no reply."""
-
-    kind = "close"
-    at: Phase = Field(description="The phase the fault fires at.")
-    close: Literal[True]
+def _annotation(setting: Setting) -> Any:
+    simple: dict[str, Any] = {
+        "seconds": Seconds, "count": Count, "positive-count": PositiveCount, "flag": StrictBool,
+        "reply": ReplyLines, "lines": tuple[str, ...], "text": str, "latin1": str,
+    }
+    if setting.type == "choice":
+        return Literal[setting.choices]
+    return simple[setting.type]
 
 
-class ResetItem(FaultItem):
-    """Abort the connection with a TCP RST."""
-
-    kind = "reset"
-    at: Phase = Field(description="The phase the fault fires at.")
-    reset: Literal[True]
-
-
-class HangItem(FaultItem):
-    """Stop answering and stop reading; the connection stays open."""
-
-    kind = "hang"
-    at: Phase = Field(description="The phase the fault fires at.")
-    hang: Literal[True]
+def _field(setting: Setting) -> tuple[Any, FieldInfo]:
+    text = setting.doc + (f" In {setting.unit}." if setting.unit else "")
+    if setting.required:
+        return _annotation(setting), Field(description=text)
+    default = setting.dump(setting.default)
+    if isinstance(default, list):
+        default = tuple(default)
+    return _annotation(setting), Field(default=default, description=text)
 
 
-class GreylistSettings(Strict):
-    """Greylisting with a reply other than the default ``451 4.7.1``."""
-
-    seconds: Seconds = Field(description="How long a triplet stays greylisted.")
-    reply: ReplyLines | None = Field(
-        default=None, description="The temporary failure reply (default '451 4.7.1 Greylisted...')."
-    )
+def _camel(kind: str) -> str:
+    return "".join(part.capitalize() for part in kind.split("-"))
 
 
-class GreylistItem(FaultItem):
-    """Temporary failure per (client, sender, recipient) until the seconds have passed."""
-
-    kind = "greylist"
-    greylist: Seconds | GreylistSettings = Field(
-        description="Seconds a triplet stays greylisted, or {seconds, reply}."
-    )
-
-    def _settings(self) -> dict[str, Any]:
-        if isinstance(self.greylist, GreylistSettings):
-            return self.greylist.model_dump(exclude_none=True)
-        return {"seconds": self.greylist}
-
-
-class ConnectionLimitItem(FaultItem):
-    """Greet with 421 when more than this many connections are open at once."""
-
-    kind = "connection-limit"
-    connection_limit: PositiveCount = Field(alias="connection-limit")
-
-    def _settings(self) -> dict[str, Any]:
-        return {"max_connections": self.connection_limit}
+def _key_annotation(kind: type[Fault]) -> tuple[Any, str]:
+    """The type of the kind key's value, and its description."""
+    inner = under_key(kind)
+    if not inner:
+        return Literal[True], "true"
+    if len(inner) == 1:
+        (only,) = inner
+        annotation, _ = _field(only)
+        if only.required:
+            return annotation, only.doc
+        return annotation | Literal[True], f"{only.doc} true: the default."
+    namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__,
+                                 "__doc__": f"The settings of {kind.kind}."}
+    for setting in inner:
+        namespace["__annotations__"][setting.name], namespace[setting.name] = _field(setting)
+    settings = type(f"{_camel(kind.kind)}Settings", (Strict,), namespace)
+    if kind.shorthand is None:
+        return settings, "; ".join(f"{s.name}: {s.doc}" for s in inner)
+    short = next(s for s in inner if s.name == kind.shorthand)
+    return settings | _annotation(short), f"{short.doc}, or the mapping of its settings."
 
 
-class RateLimitSettings(Strict):
-    """At most ``messages`` accepted within any ``window_s`` seconds."""
-
-    messages: PositiveCount
-    window_s: Seconds
-
-
-class RateLimitItem(FaultItem):
-    """Answer MAIL FROM with 421 once the rate is exceeded."""
-
-    kind = "rate-limit"
-    rate_limit: RateLimitSettings = Field(alias="rate-limit")
-
-    def _settings(self) -> dict[str, Any]:
-        return {"messages": self.rate_limit.messages, "window_s": self.rate_limit.window_s}
-
-
-class StoreThenDropItem(FaultItem):
-    """Store the message, then drop the connection before the 250 (the duplicate trap)."""
-
-    kind = "store-then-drop"
-    store_then_drop: Literal[True] = Field(alias="store-then-drop")
+def _item_model(kind: type[Fault]) -> type[FaultItem]:
+    """The ``faults:`` item model of one fault kind, from its declaration."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__,
+                                 "__doc__": inspect.getdoc(kind), "kind": kind.kind}
+    if _at_required(kind):
+        annotations["at"] = Phase
+        namespace["at"] = Field(description="The phase the fault fires at.")
+    key, description = _key_annotation(kind)
+    annotations[key_field(kind.kind)] = key
+    namespace[key_field(kind.kind)] = Field(alias=kind.kind, description=description)
+    for setting in beside_key(kind):
+        annotations[setting.name], namespace[setting.name] = _field(setting)
+    return type(f"{_camel(kind.kind)}Item", (FaultItem,), namespace)
 
 
-class StripStartTLSItem(FaultItem):
-    """Leave STARTTLS out of the EHLO reply before TLS (a downgrade attack)."""
-
-    kind = "strip-starttls"
-    strip_starttls: Literal[True] = Field(alias="strip-starttls")
+def _at_required(kind: type[Fault]) -> bool:
+    return kind.__dataclass_fields__["at"].default is MISSING
 
 
-class CapabilitiesSettings(Strict):
-    """Lines to add to the EHLO reply and keywords to remove from it."""
-
-    add: tuple[str, ...] = Field(default=(), description="Lines to add, e.g. 'AUTH PLAIN'.")
-    remove: tuple[str, ...] = Field(default=(), description="Keywords to remove, e.g. 'SIZE'.")
-    when: When = Field(default="always", description="before-tls, after-tls or always.")
-
-
-class CapabilitiesItem(FaultItem):
-    """Change the EHLO capability list, before TLS, after it or always."""
-
-    kind = "capabilities"
-    capabilities: CapabilitiesSettings
-
-    def _settings(self) -> dict[str, Any]:
-        return self.capabilities.model_dump()
-
-
-class InjectAfterStartTLSItem(FaultItem):
-    """Send reply lines in the same packet as '220 Ready to start TLS' (CVE-2011-0411)."""
-
-    kind = "inject-after-starttls"
-    inject_after_starttls: Literal[True] | tuple[str, ...] = Field(
-        alias="inject-after-starttls",
-        description="true for the default lines, or the reply lines to inject.",
-    )
-
-    def _settings(self) -> dict[str, Any]:
-        lines = self.inject_after_starttls
-        return {} if lines is True else {"lines": lines}
-
-
-class HandshakeFailureItem(FaultItem):
-    """Answer the TLS ClientHello with bytes that are not TLS, then close."""
-
-    kind = "handshake-failure"
-    handshake_failure: Literal[True] | str = Field(
-        alias="handshake-failure",
-        description="true for the default garbage, or the text to send (one byte a character).",
-    )
-
-    def _settings(self) -> dict[str, Any]:
-        data = self.handshake_failure
-        if data is True:
-            return {}
-        try:
-            return {"data": data.encode("latin-1")}
-        except UnicodeEncodeError:
-            raise InvalidFaultPlan(
-                f"handshake-failure: {data!r} holds characters above \\xff; write bytes"
-                " as \\xNN escapes in a double-quoted string"
-            ) from None
+ITEMS: dict[str, type[FaultItem]] = {
+    kind: _item_model(cls) for kind, cls in faults.KINDS.items()
+}
+"""The item model of each fault kind, by kind name (the same names as ``faults.KINDS``)."""
 
 
 def kinds_in(value: object) -> list[str]:
@@ -266,30 +195,15 @@ def _kind_of(value: Any) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-FaultSpec = Annotated[
-    Annotated[ReplyItem, Tag(ReplyItem.kind)]
-    | Annotated[DelayItem, Tag(DelayItem.kind)]
-    | Annotated[CloseItem, Tag(CloseItem.kind)]
-    | Annotated[ResetItem, Tag(ResetItem.kind)]
-    | Annotated[HangItem, Tag(HangItem.kind)]
-    | Annotated[GreylistItem, Tag(GreylistItem.kind)]
-    | Annotated[ConnectionLimitItem, Tag(ConnectionLimitItem.kind)]
-    | Annotated[RateLimitItem, Tag(RateLimitItem.kind)]
-    | Annotated[StoreThenDropItem, Tag(StoreThenDropItem.kind)]
-    | Annotated[StripStartTLSItem, Tag(StripStartTLSItem.kind)]
-    | Annotated[CapabilitiesItem, Tag(CapabilitiesItem.kind)]
-    | Annotated[InjectAfterStartTLSItem, Tag(InjectAfterStartTLSItem.kind)]
-    | Annotated[HandshakeFailureItem, Tag(HandshakeFailureItem.kind)],
-    Discriminator(
-        _kind_of,
-        custom_error_type="fault_kind",
-        custom_error_message="expected exactly one fault kind key",
-    ),
-]
+if TYPE_CHECKING:
+    FaultSpec = FaultItem
+else:
+    FaultSpec = Annotated[
+        Union[tuple(Annotated[model, Tag(kind)] for kind, model in ITEMS.items())],  # noqa: UP007
+        Discriminator(
+            _kind_of,
+            custom_error_type="fault_kind",
+            custom_error_message="expected exactly one fault kind key",
+        ),
+    ]
 """One item of ``faults:``, told apart by which fault kind key it has."""
-
-
-ITEMS: dict[str, type[FaultItem]] = {
-    cls.kind: cls for cls in (get_args(member)[0] for member in get_args(get_args(FaultSpec)[0]))
-}
-"""The item model of each fault kind, by kind name (the same names as ``faults.KINDS``)."""

@@ -10,21 +10,29 @@
 Attribute names and units are Toxiproxy's own (milliseconds, KB/s, bytes, and
 microseconds for ``slicer.delay``), so a toxic reads the same here, in the chaos proxy's
 HTTP API and on a real Toxiproxy. Unlike Toxiproxy, every attribute is checked: unknown
-keys, negative values and the values that crash Toxiproxy are refused. The models stay
-plain data; the run hands them to the chaos proxy.
+keys, negative values and the values that crash Toxiproxy are refused.
+
+Each toxic's item model is made here from the chaos layer's own toxic type
+(:mod:`harness.chaos.toxics`: its attributes, defaults, required ones, and units and docs
+lines in the fields' metadata), and each item is checked by building its
+:class:`harness.chaos.Toxic`, which is what the run hands to the proxy.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+import inspect
+from dataclasses import fields
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Discriminator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from harness.chaos.errors import InvalidToxic
+from harness.chaos.toxic import Toxic
+from harness.chaos.toxics import TYPES, ToxicType
 from harness.model._base import (
     AttemptSelector,
     Count,
-    PositiveCount,
     Probability,
     Seconds,
     Strict,
@@ -34,7 +42,7 @@ from harness.model._base import (
 Stream = Literal["upstream", "downstream"]
 
 
-class Toxic(Strict):
+class ToxicItem(Strict):
     """The keys every toxic carries: Toxiproxy's wrapper fields plus ``attempts``."""
 
     name: str | None = Field(
@@ -58,104 +66,51 @@ class Toxic(Strict):
         """The name Toxiproxy would give it: ``name``, or ``<toxic>_<stream>``."""
         return self.name or f"{self.toxic}_{self.stream}"
 
-    def to_json(self) -> dict[str, Any]:
-        """Toxiproxy's toxic object, plus ``attempts`` when not every attempt: what the
-        chaos proxy's HTTP API and ``harness.chaos.Toxic.from_json`` take."""
-        body: dict[str, Any] = {
-            "name": self.toxic_name,
-            "type": self.toxic,
-            "stream": self.stream,
-            "toxicity": self.toxicity,
-            "attributes": self.attributes(),
-        }
-        if self.attempts != "all":
-            attempts = self.attempts
-            body["attempts"] = list(attempts) if isinstance(attempts, tuple) else attempts
-        return body
-
     def attributes(self) -> dict[str, int]:
         """The toxic's own attributes, as Toxiproxy's ``attributes`` object."""
         wrapper = {"toxic", "name", "stream", "toxicity", "attempts"}
         return {k: v for k, v in self.model_dump().items() if k not in wrapper}
 
-
-class Latency(Toxic):
-    """Deliver each chunk ``latency`` ms (plus or minus ``jitter`` ms) after it was read."""
-
-    tag = "latency"
-    toxic: Literal["latency"]
-    latency: Count = Field(description="Delay per chunk, in milliseconds.")
-    jitter: Count = Field(default=0, description="Random variation of the delay, in milliseconds.")
-
-
-class Bandwidth(Toxic):
-    """Limit the rate to ``rate`` KB/s (1 KB = 1000 bytes)."""
-
-    tag = "bandwidth"
-    toxic: Literal["bandwidth"]
-    rate: Count = Field(description="Rate in KB/s (1000 bytes per second); 0 means no limit.")
-
-
-class SlowClose(Toxic):
-    """Delay the close by ``delay`` ms once the source has closed."""
-
-    tag = "slow_close"
-    toxic: Literal["slow_close"]
-    delay: Count = Field(description="Delay before the close, in milliseconds.")
-
-
-class Timeout(Toxic):
-    """Drop all data; close after ``timeout`` ms, or never if 0."""
-
-    tag = "timeout"
-    toxic: Literal["timeout"]
-    timeout: Count = Field(
-        description="Milliseconds before the connection is closed; 0 keeps it open forever."
-    )
-
-
-class ResetPeer(Toxic):
-    """Reset the connection (RST) ``timeout`` ms after the first data in its direction."""
-
-    tag = "reset_peer"
-    toxic: Literal["reset_peer"]
-    timeout: Count = Field(
-        default=0, description="Milliseconds after the first data; 0 resets at once."
-    )
-
-
-class Slicer(Toxic):
-    """Cut data into pieces of about ``average_size`` bytes, ``delay`` µs apart."""
-
-    tag = "slicer"
-    toxic: Literal["slicer"]
-    average_size: PositiveCount = Field(description="Average piece size, in bytes.")
-    size_variation: Count = Field(
-        default=0, description="Random variation of the piece size, in bytes; below average_size."
-    )
-    delay: Count = Field(default=0, description="Pause after each piece, in MICROseconds.")
+    def to_toxic(self) -> Toxic:
+        """The chaos layer's toxic this item describes."""
+        attempts = self.attempts
+        return Toxic(
+            type=self.toxic, attributes=self.attributes(), name=self.name or "",
+            stream=self.stream, toxicity=self.toxicity,
+            attempts=list(attempts) if isinstance(attempts, tuple) else attempts,
+        )
 
     @model_validator(mode="after")
-    def _variation_below_average(self) -> Slicer:
-        if self.size_variation >= self.average_size:
-            raise PydanticCustomError(
-                "scenario",
-                "expected a value below average_size ({average}), got {got}",
-                {
-                    "field": "size_variation",
-                    "average": self.average_size,
-                    "got": self.size_variation,
-                },
-            )
+    def _builds(self) -> ToxicItem:
+        try:
+            self.to_toxic()
+        except InvalidToxic as error:
+            if error.attribute is not None:
+                raise PydanticCustomError(
+                    "scenario", "expected a value {expected}, got {got}",
+                    {"field": error.attribute, "expected": error.expected,
+                     "got": shown(getattr(self, error.attribute))},
+                ) from None
+            message = str(error).removeprefix(f"{self.toxic_name}: ")
+            raise PydanticCustomError("fault", "{message}", {"message": message}) from None
         return self
 
 
-class LimitData(Toxic):
-    """Close the connection once ``bytes`` bytes have passed in its direction."""
-
-    tag = "limit_data"
-    toxic: Literal["limit_data"]
-    bytes: Count = Field(description="Bytes let through before the close.")
+def _item_model(kind: type[ToxicType]) -> type[ToxicItem]:
+    """The ``network:`` item model of one toxic type, from its dataclass fields."""
+    annotations: dict[str, Any] = {"toxic": Literal[kind.type]}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__,
+                                 "__doc__": inspect.getdoc(kind), "tag": kind.type}
+    for attribute in fields(kind):  # type: ignore[arg-type]
+        unit = attribute.metadata.get("unit", "")
+        text = f"{attribute.metadata.get('doc', '')} In {unit}." if unit else ""
+        annotations[attribute.name] = Count
+        namespace[attribute.name] = (
+            Field(description=text) if attribute.name in kind.required
+            else Field(default=attribute.default, description=text)
+        )
+    camel = "".join(part.capitalize() for part in kind.type.split("_"))
+    return type(f"{camel}Item", (ToxicItem,), namespace)
 
 
 class Down(Strict):
@@ -186,15 +141,15 @@ class Down(Strict):
         return self
 
 
-TOXICS: dict[str, type[Toxic] | type[Down]] = {
-    cls.tag: cls
-    for cls in (Latency, Bandwidth, SlowClose, Timeout, ResetPeer, Slicer, LimitData, Down)
+TOXICS: dict[str, type[ToxicItem] | type[Down]] = {
+    **{name: _item_model(kind) for name, kind in TYPES.items() if name != "noop"},
+    "down": Down,
 }
-"""The model of each ``toxic:`` value."""
+"""The model of each ``toxic:`` value: every toxic type of the chaos layer, and ``down``."""
 
 
-NetworkItem = Annotated[
-    Latency | Bandwidth | SlowClose | Timeout | ResetPeer | Slicer | LimitData | Down,
-    Discriminator("toxic"),
-]
+if TYPE_CHECKING:
+    NetworkItem = ToxicItem | Down
+else:
+    NetworkItem = Annotated[Union[tuple(TOXICS.values())], Discriminator("toxic")]  # noqa: UP007
 """One item of ``network:``, told apart by its ``toxic`` key."""

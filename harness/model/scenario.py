@@ -17,11 +17,12 @@ import yaml
 from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from harness.chaos.toxic import Toxic
 from harness.faults import Fault, FaultPlan
 from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
 from harness.model.expect import Expect
 from harness.model.fault_items import FaultSpec
-from harness.model.network import Down, NetworkItem, Toxic
+from harness.model.network import Down, NetworkItem, ToxicItem
 from harness.verdicts.spec import Expectations
 
 TLSMode = Literal["none", "starttls", "implicit"]
@@ -248,21 +249,24 @@ class Scenario(Strict):
 
     @field_validator("network")
     @classmethod
-    def _unique_toxic_names(cls, network: tuple[Toxic | Down, ...]) -> tuple[Toxic | Down, ...]:
+    def _unique_toxic_names(
+        cls, network: tuple[ToxicItem | Down, ...]
+    ) -> tuple[ToxicItem | Down, ...]:
         seen: dict[str, int] = {}
         for index, item in enumerate(network):
-            name = item.toxic_name if isinstance(item, Toxic) else "down"
+            toxic = isinstance(item, ToxicItem)
+            name = item.toxic_name if isinstance(item, ToxicItem) else "down"
             if name in seen:
-                what = "a name no other toxic has" if isinstance(item, Toxic) else "one 'down'"
+                what = "a name no other toxic has" if toxic else "one 'down'"
                 raise PydanticCustomError(
                     "scenario",
                     "expected {what}, got {got} (also network[{first}]){advice}",
                     {
                         "what": what,
-                        "got": repr(name) if isinstance(item, Toxic) else "another",
+                        "got": repr(name) if toxic else "another",
                         "first": seen[name],
-                        "advice": "; give one of them a name" if isinstance(item, Toxic) else "",
-                        "at": ["network", index, "name" if isinstance(item, Toxic) else "toxic"],
+                        "advice": "; give one of them a name" if toxic else "",
+                        "at": ["network", index, "name" if toxic else "toxic"],
                     },
                 )
             seen[name] = index
@@ -325,8 +329,8 @@ class Scenario(Strict):
         return FaultPlan(self.build_faults(), seed=self.seed if seed is None else seed)
 
     def toxics(self) -> tuple[Toxic, ...]:
-        """The toxics of ``network:``, without ``down``."""
-        return tuple(item for item in self.network if isinstance(item, Toxic))
+        """The chaos layer's toxics of ``network:``, without ``down``."""
+        return tuple(item.to_toxic() for item in self.network if isinstance(item, ToxicItem))
 
     def down(self) -> Down | None:
         """The ``down`` item of ``network:``, if any: when the proxy refuses connections."""

@@ -373,6 +373,9 @@ class FaultySMTP(SMTP):
         if isinstance(action, Pause):
             assert self.transport is not None
             self.transport.pause_reading()  # type: ignore[attr-defined]
+            # aiosmtpd's StreamReader resumes a transport it paused itself once its buffer
+            # drains; it must not resume this pause, or bytes overtake ``rest``.
+            self._reader._paused = False  # type: ignore[attr-defined]
 
             def resume() -> None:
                 if self.transport is not None and not self.transport.is_closing():

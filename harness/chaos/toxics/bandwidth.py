@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from harness.chaos.stub import Chunk, Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Bandwidth(ToxicType):
     type = "bandwidth"
     required = ("rate",)
 
-    rate: int = 0  # KB/s, which is bytes per ms
+    rate: int = attribute("KB/s, 1 KB = 1000 bytes", "The rate; 0 means no limit.")
 
     async def pipe(self, stub: Stub) -> None:
         loop = asyncio.get_running_loop()

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import field
+from typing import Any, ClassVar
 
 from harness.chaos.stub import Stub
 
@@ -23,11 +24,18 @@ class ToxicType:
     capacity: ClassVar[int] = 1
     closes_on_removal: ClassVar[bool] = False
 
-    def check(self) -> str | None:
-        """A reason these attribute values cannot work, beyond being negative."""
+    def check(self) -> tuple[str, str] | None:
+        """Why these attribute values cannot work, beyond being negative: the attribute
+        at fault and what it must be (``("size_variation", "below average_size (10)")``)."""
         return None
 
     async def pipe(self, stub: Stub) -> None:
         """Move chunks from ``stub.input`` to ``stub.output`` until the stream ends
         (then ``stub.close()``) or :class:`~harness.chaos.stub.Interrupted` is raised."""
         raise NotImplementedError
+
+
+def attribute(unit: str, doc: str, *, default: int = 0) -> Any:
+    """A toxic attribute: an ``int`` dataclass field whose unit and docs line are in its
+    metadata, the one place the scenario model, error messages and reference page read."""
+    return field(default=default, metadata={"unit": unit, "doc": doc})

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from harness.chaos.stub import Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class Latency(ToxicType):
     required = ("latency",)
     capacity = 1024
 
-    latency: int = 0  # ms
-    jitter: int = 0  # ms
+    latency: int = attribute("milliseconds", "Delay per chunk.")
+    jitter: int = attribute("milliseconds", "Random variation of the delay.")
 
     async def pipe(self, stub: Stub) -> None:
         loop = asyncio.get_running_loop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.chaos.stub import Chunk, Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class LimitData(ToxicType):
     type = "limit_data"
     required = ("bytes",)
 
-    bytes: int = 0
+    bytes: int = attribute("bytes", "Bytes let through before the close.")
 
     async def pipe(self, stub: Stub) -> None:
         while (chunk := await stub.receive()) is not None:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from harness.chaos.stub import Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class ResetPeer(ToxicType):
 
     type = "reset_peer"
 
-    timeout: int = 0  # ms
+    timeout: int = attribute("milliseconds", "Time after the first data; 0 resets at once.")
 
     async def pipe(self, stub: Stub) -> None:
         chunk = await stub.receive()

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from harness.chaos.stub import Chunk, Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -19,17 +19,18 @@ class Slicer(ToxicType):
     type = "slicer"
     required = ("average_size",)
 
-    average_size: int = 0  # bytes
-    size_variation: int = 0  # bytes
-    delay: int = 0  # µs
+    average_size: int = attribute("bytes", "Average piece size.")
+    size_variation: int = attribute(
+        "bytes", "Random variation of the piece size; below average_size.")
+    delay: int = attribute("microseconds", "Pause after each piece.")
 
-    def check(self) -> str | None:
+    def check(self) -> tuple[str, str] | None:
         # Toxiproxy overflows its stack or panics on these values and takes the whole
         # server down; here they are refused.
         if self.average_size <= 0:
-            return "average_size must be at least 1"
+            return "average_size", "at least 1"
         if self.size_variation >= self.average_size:
-            return "size_variation must be smaller than average_size"
+            return "size_variation", f"smaller than average_size ({self.average_size})"
         return None
 
     def cuts(self, size: int, rng: random.Random) -> list[int]:

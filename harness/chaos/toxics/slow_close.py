@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.chaos.stub import Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class SlowClose(ToxicType):
     type = "slow_close"
     required = ("delay",)
 
-    delay: int = 0  # ms
+    delay: int = attribute("milliseconds", "Delay before the close.")
 
     async def pipe(self, stub: Stub) -> None:
         while (chunk := await stub.receive()) is not None:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from harness.chaos.stub import Expired, Stub
-from harness.chaos.toxics.base import ToxicType
+from harness.chaos.toxics.base import ToxicType, attribute
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class Timeout(ToxicType):
     type = "timeout"
     closes_on_removal = True
 
-    timeout: int = 0  # ms; 0 = never close
+    timeout: int = attribute(
+        "milliseconds, 0 = never close", "Time before the connection is closed.")
 
     async def pipe(self, stub: Stub) -> None:
         loop = asyncio.get_running_loop()

@@ -112,6 +112,11 @@ class FaultContext:
 
 # -- the fault envelope ------------------------------------------------------------------
 
+REGISTRY: dict[str, type[Fault]] = {}
+"""Every fault kind by its name; a kind's class adds itself when it is defined
+(:mod:`harness.smtp.faults.registry` imports them all)."""
+
+
 
 @dataclass(frozen=True, kw_only=True)
 class Fault:
@@ -123,14 +128,28 @@ class Fault:
     """
 
     at: Phase
-    attempts: AttemptSpec = "all"
+    attempts: AttemptSpec = field(default="all", compare=False)
     match: str | None = None
     probability: float = 1.0
     after_bytes: int | None = None
-    selector: Attempts = field(init=False, repr=False, compare=False)
+    selector: Attempts = field(init=False, repr=False)
+    """The parsed ``attempts``: faults compare by it, so ``[1]``, ``1`` and ``"1"`` agree."""
 
     kind: ClassVar[str] = "fault"
+    """The kind's name, which is also its key in a scenario file's ``faults:`` item."""
     phases: ClassVar[tuple[Phase, ...]] = PHASES
+    """The phases ``at`` may name."""
+    rfc: ClassVar[str] = ""
+    """The reference behind the kind, for the reference page (``RFC 5321 §3.8``)."""
+    beside: ClassVar[tuple[str, ...]] = ()
+    """Settings written next to the kind key in a scenario file, not under it."""
+    shorthand: ClassVar[str | None] = None
+    """For a kind of several settings: the one its key's value may give alone."""
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        if "kind" in cls.__dict__:
+            REGISTRY[cls.kind] = cls
 
     def __post_init__(self) -> None:
         if self.at not in PHASES:

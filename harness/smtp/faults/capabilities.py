@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
 from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext
+from harness.smtp.faults.shape import setting
 
 When = Literal["before-tls", "after-tls", "always"]
 
@@ -23,12 +24,15 @@ class Capabilities(Fault):
     """At ``ehlo``: add capability lines (``"AUTH PLAIN LOGIN"``) and remove others by
     keyword (``"STARTTLS"``, ``"SIZE"``), ``when`` the session is before or after TLS."""
 
-    add: Sequence[str] = ()
-    remove: Sequence[str] = ()
-    when: When = "always"
+    add: Sequence[str] = setting("lines", "Lines to add, e.g. 'AUTH PLAIN'.", default=())
+    remove: Sequence[str] = setting(
+        "lines", "Keywords to remove, e.g. 'SIZE'.", default=())
+    when: When = setting("choice", "When the edit applies.", default="always",
+                         choices=get_args(When))
     at: Phase = "ehlo"
 
     kind = "capabilities"
+    rfc = "RFC 5321 §4.1.1.1"
     phases = ("ehlo",)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ class Close(Fault):
     """Close cleanly without answering; RFC 5321 §3.8 asks the client to treat it as 451."""
 
     kind = "close"
+    rfc = "RFC 5321 §3.8"
 
     def act(self, ctx: FaultContext) -> Action:
         return Disconnect(reset=False)

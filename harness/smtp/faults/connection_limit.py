@@ -8,16 +8,19 @@ from harness.attempts import Phase
 from harness.replies import S421_TOO_MANY_CONNECTIONS
 from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
+from harness.smtp.faults.shape import setting
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectionLimit(Fault):
     """Greet with ``421 4.7.0`` and close when more than ``max_connections`` are open."""
 
-    max_connections: int
+    max_connections: int = setting(
+        "positive-count", "Connections open at once above which a new one gets 421.")
     at: Phase = "banner"
 
     kind = "connection-limit"
+    rfc = "RFC 5321 §3.8, §4.5.4.1"
     phases = ("banner",)
 
     def __post_init__(self) -> None:

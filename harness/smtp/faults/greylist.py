@@ -14,24 +14,29 @@ from harness.replies import S451_GREYLISTED
 from harness.replies import Reply as SMTPReply
 from harness.smtp.faults._checks import non_negative_number
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
+from harness.smtp.faults.shape import setting
 
 
 @dataclass(frozen=True, kw_only=True)
 class Greylist(Fault):
     """At ``rcpt``: answer ``reply`` until ``seconds`` have passed since the triplet's first try."""
 
-    seconds: float
-    reply: SMTPReply | str | Sequence[str] = S451_GREYLISTED
+    seconds: float = setting("seconds", "How long a triplet stays greylisted.", unit="seconds")
+    reply: SMTPReply | str | Sequence[str] = setting(
+        "reply", "The temporary failure to answer meanwhile.", default=S451_GREYLISTED)
     at: Phase = "rcpt"
     parsed: SMTPReply = field(init=False, repr=False, compare=False)
 
     kind = "greylist"
+    rfc = "RFC 6647"
+    shorthand = "seconds"
     phases = ("rcpt",)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         non_negative_number(self.kind, "seconds", self.seconds)
         parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
+        object.__setattr__(self, "reply", parsed)
         object.__setattr__(self, "parsed", parsed)
 
     def act(self, ctx: FaultContext) -> Action | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.smtp.faults.base import Action, Fault, FaultContext, Garbage
+from harness.smtp.faults.shape import setting
 
 GARBAGE = b"this is not a TLS record\r\n"
 
@@ -18,10 +19,13 @@ GARBAGE = b"this is not a TLS record\r\n"
 class BreakHandshake(Fault):
     """At ``tls``: send ``data`` instead of a ServerHello and close."""
 
-    data: bytes = GARBAGE
+    data: bytes = setting(
+        "latin1", "The bytes to send, one a character; true for the default garbage.",
+        default=GARBAGE)
     at: Phase = "tls"
 
     kind = "handshake-failure"
+    rfc = "RFC 8446 §6"
     phases = ("tls",)
 
     def act(self, ctx: FaultContext) -> Action:

@@ -13,6 +13,7 @@ class Hang(Fault):
     (RFC 5321 §4.5.3.2: a client MUST provide a timeout mechanism)."""
 
     kind = "hang"
+    rfc = "RFC 5321 §4.5.3.2"
 
     def act(self, ctx: FaultContext) -> Action:
         return Stall()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.smtp.faults.base import Action, Fault, FaultContext, Inject
+from harness.smtp.faults.shape import setting
 
 INJECTED = ("250-harness.injected", "250 AUTH PLAIN X-INJECTED")
 
@@ -20,10 +21,12 @@ INJECTED = ("250-harness.injected", "250 AUTH PLAIN X-INJECTED")
 class InjectAfterStartTLS(Fault):
     """At ``starttls``: send ``lines`` right after ``220 Ready to start TLS``, same write."""
 
-    lines: Sequence[str] = INJECTED
+    lines: Sequence[str] = setting(
+        "lines", "The reply lines to inject; true for the default ones.", default=INJECTED)
     at: Phase = "starttls"
 
     kind = "inject-after-starttls"
+    rfc = "RFC 3207 §5 (CVE-2011-0411)"
     phases = ("starttls",)
 
     def __post_init__(self) -> None:

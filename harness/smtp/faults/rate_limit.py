@@ -8,17 +8,19 @@ from harness.attempts import Phase
 from harness.replies import S421_RATE_LIMITED
 from harness.smtp.faults._checks import non_negative_number, positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
+from harness.smtp.faults.shape import setting
 
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimit(Fault):
     """Answer ``421 4.7.0`` to MAIL FROM after ``messages`` accepted in ``window_s`` seconds."""
 
-    messages: int
-    window_s: float
+    messages: int = setting("positive-count", "Messages accepted within the window.")
+    window_s: float = setting("seconds", "The window's length.", unit="seconds")
     at: Phase = "mail"
 
     kind = "rate-limit"
+    rfc = "RFC 5321 §4.5.4.1"
     phases = ("mail",)
 
     def __post_init__(self) -> None:

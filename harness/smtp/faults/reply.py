@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.replies import Reply as SMTPReply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
+from harness.smtp.faults.shape import setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,11 +21,14 @@ class Reply(Fault):
     ``then_close`` closes the connection right after the reply (e.g. close after ``250``).
     """
 
-    reply: SMTPReply | str | Sequence[str]
-    then_close: bool = False
+    reply: SMTPReply | str | Sequence[str] = setting(
+        "reply", "The reply, e.g. '421 4.7.0 Try again later'.")
+    then_close: bool = setting("flag", "Close the connection after the reply.", default=False)
     parsed: SMTPReply = field(init=False, repr=False, compare=False)
 
     kind = "reply"
+    rfc = "RFC 5321 §4.2, §4.5.4.1"
+    beside = ("then_close",)
     phases = (
         "connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body",
         "dot", "quit",
@@ -33,6 +37,7 @@ class Reply(Fault):
     def __post_init__(self) -> None:
         super().__post_init__()
         parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
+        object.__setattr__(self, "reply", parsed)
         object.__setattr__(self, "parsed", parsed)
 
     def act(self, ctx: FaultContext) -> Action:

@@ -12,6 +12,7 @@ class Reset(Fault):
     """Reset the connection (SO_LINGER 0): the client sees ECONNRESET, not EOF."""
 
     kind = "reset"
+    rfc = "RFC 793 §3.4 (reset)"
 
     def act(self, ctx: FaultContext) -> Action:
         return Disconnect(reset=True)

@@ -19,6 +19,7 @@ class StoreThenDrop(Fault):
     at: Phase = "dot"
 
     kind = "store-then-drop"
+    rfc = "RFC 5321 §6.1, RFC 1047"
     phases = ("dot",)
 
     def act(self, ctx: FaultContext) -> Action:

@@ -20,6 +20,7 @@ class StripStartTLS(Fault):
     at: Phase = "ehlo"
 
     kind = "strip-starttls"
+    rfc = "RFC 3207 §6, RFC 8314 §5"
     phases = ("ehlo",)
 
     def act(self, ctx: FaultContext) -> Action | None:
