@@ -5,8 +5,8 @@ argument contains ``match``, with a ``probability`` drawn from the run's seed.
 """
 
 from harness.attempts import PHASES, Attempts, Phase
-from harness.smtp.faults.base import Fault, FaultContext
 from harness.smtp.faults.auth_failure import AuthFailure
+from harness.smtp.faults.base import Fault, FaultContext
 from harness.smtp.faults.capabilities import Capabilities
 from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit

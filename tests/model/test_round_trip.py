@@ -7,6 +7,7 @@ each other for every registered kind with any valid settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,20 @@ def test_every_toxic_goes_to_yaml_and_back_unchanged(toxic: Toxic) -> None:
 def test_every_toxic_goes_to_toxiproxy_json_and_back_unchanged(toxic: Toxic) -> None:
     """The form the chaos proxy's HTTP API and the JSON of a proxy carry."""
     assert Toxic.from_json(toxic.to_json()) == toxic
+
+
+@settings(max_examples=150, deadline=None)
+@given(fault=any_faults(), toxic=any_toxics())
+def test_a_scenario_goes_to_its_json_report_form_and_back_unchanged(
+    fault: Fault, toxic: Toxic
+) -> None:
+    """The JSON report carries each scenario's definition (``Scenario.to_dict``)."""
+    data = {"name": "round-trip", "faults": [fault_item(fault)], "network": [toxic_item(toxic)]}
+    scenario = Scenario.from_dict(data)
+    again = Scenario.from_dict(json.loads(json.dumps(scenario.to_dict())))
+    assert again == scenario
+    assert again.fault_plan(seed=1).faults == (fault,)
+    assert again.toxics() == (toxic,)
 
 
 def test_every_registered_kind_is_drawn() -> None:

@@ -85,10 +85,11 @@ def test_the_plan_round_trips_through_a_scenario_file() -> None:
     scenario = Scenario.from_str(plan.to_yaml("round-trip"))
     assert [fault_item(f) for f in scenario.build_faults()] == [
         fault_item(f) for f in plan.faults()]
-    assert [(t.toxic, t.attributes(), t.stream, t.attempts) for t in scenario.toxics()] == [
+    assert [(t.type, t.attributes, t.stream, str(t.selector)) for t in scenario.toxics()] == [
         ("reset_peer", {"timeout": 10}, "downstream", "2-3"),
         ("latency", {"latency": 20, "jitter": 0}, "upstream", "all"),
     ]
+    assert scenario.toxics() == plan.toxics()
     assert scenario.expectations() == plan.expect.build()
     assert scenario.expectations().attempts == AttemptBounds(None, 6)
     assert scenario.server.tls == "starttls"

@@ -8,6 +8,10 @@ from typing import Any, ClassVar
 
 from harness.chaos.stub import Stub
 
+REGISTRY: dict[str, type[ToxicType]] = {}
+"""Every toxic type by its Toxiproxy name; a type's class adds itself when it is defined
+(:mod:`harness.chaos.toxics` imports every module of the package)."""
+
 
 class ToxicType:
     """One kind of toxic. Subclasses are frozen dataclasses of ``int`` attributes, with
@@ -23,6 +27,11 @@ class ToxicType:
     required: ClassVar[tuple[str, ...]] = ()
     capacity: ClassVar[int] = 1
     closes_on_removal: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        if "type" in cls.__dict__:
+            REGISTRY[cls.type] = cls
 
     def check(self) -> tuple[str, str] | None:
         """Why these attribute values cannot work, beyond being negative: the attribute
