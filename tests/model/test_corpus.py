@@ -29,7 +29,10 @@ def in_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("in_corpus")
 def test_invalid_file_reports_exactly(path: Path) -> None:
     expected = path.with_suffix(".expected.txt").read_text(encoding="utf-8").rstrip("\n")
-    expected = expected.replace("{fault kinds}", ", ".join(faults.KINDS))  # a registry's list
+    # the lists of kinds and toxics come from their registries
+    expected = expected.replace("{fault kinds}", ", ".join(faults.KINDS))
+    expected = expected.replace("{toxic types}", ", ".join(TOXICS))
+    expected = expected.replace("{quoted toxic types}", ", ".join(f"'{t}'" for t in TOXICS))
     with pytest.raises(ScenarioError) as caught:
         Scenario.from_path(path.name)
     assert str(caught.value) == expected
