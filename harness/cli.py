@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness import __version__
+from harness.cli_help import Parser, quiet_broken_pipe
 from harness.errors import ClientError, HarnessError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(  # its subcommands' parsers are Parsers too
         prog="harness",
         description="Fault-injection test harness for SMTP clients.",
         epilog="Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or"
@@ -48,12 +49,15 @@ def _parser() -> argparse.ArgumentParser:
         " {tls} are filled in (and set as HARNESS_SMTP_HOST, HARNESS_SMTP_PORT,"
         " HARNESS_CAFILE, HARNESS_SMTP_TLS).",
     )
-    run.add_argument("scenarios", nargs="*", metavar="SCENARIO")
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="a scenario file, a folder of them, or a built-in name"
+                     " (default: the whole built-in catalogue)")
     _reports(run)
     _extends(run)
     run.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run at once")
     run.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
-    run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds")
+    run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds"
+                     " (default: each scenario's client.timeout_s, 60 unless it says)")
     run.add_argument("--shard", metavar="I/N", help="run only share I of N of the scenarios,"
                      " balanced by expected duration (default: all); see harness merge")
     run.add_argument("--durations", metavar="REPORT", help="a JSON report of an earlier run,"
@@ -65,13 +69,14 @@ def _parser() -> argparse.ArgumentParser:
         " delivered and no connection for --quiet seconds), the time limit passes, or"
         " Ctrl-C; the reports are written in every case.",
     )
-    serve.add_argument("scenario", metavar="SCENARIO")
-    serve.add_argument("--port", type=int, required=True)
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("scenario", metavar="SCENARIO", help="a scenario file or a built-in name")
+    serve.add_argument("--port", type=int, required=True, help="the port to listen on")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     _reports(serve)
     _extends(serve)
-    serve.add_argument("--seed", type=int)
-    serve.add_argument("--timeout", type=float, default=300.0, help="give up after this long")
+    serve.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
+    serve.add_argument("--timeout", type=float, default=300.0,
+                       help="give up after this many seconds")
     serve.add_argument("--quiet", type=float, default=2.0, help="seconds without a connection"
                        " after delivery that end the run")
 
@@ -80,18 +85,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Merge the JSON reports of harness run --shard 1/N ... N/N into one JSON,"
         " JUnit and HTML report, with the exit code the unsharded run would have had.",
     )
-    merge.add_argument("reports", nargs="+", metavar="REPORT")
+    merge.add_argument("reports", nargs="+", metavar="REPORT",
+                       help="the JSON report of each shard (harness run --shard I/N --json)")
     _reports(merge)
 
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
-    validate.add_argument("files", nargs="+", metavar="FILE")
-    _extends(validate)
+    _extends(serve)
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a scenario file")
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
     demo = commands.add_parser("demo", help="run the catalogue against the bundled client")
-    demo.add_argument("-j", "--jobs", type=int, default=4)
-    demo.add_argument("--seed", type=int)
+    demo.add_argument("-j", "--jobs", type=int, default=4, help="scenarios run at once")
+    demo.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
     demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
                       help="the HTML report to write (default: harness-demo.html)")
 
@@ -104,15 +110,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     toxiproxy.add_argument("--host", default="localhost", help="API host (default: localhost)")
     toxiproxy.add_argument("--port", type=int, default=8474, help="API port (default: 8474)")
-    toxiproxy.add_argument("--config", help="JSON file of proxies, as for POST /populate")
-    toxiproxy.add_argument("--seed", type=int, default=None)
+    toxiproxy.add_argument("--config", help="JSON file of proxies, as for POST /populate"
+                           " (default: none)")
+    toxiproxy.add_argument("--seed", type=int, default=None,
+                           help="seed of the toxics' random choices (default: random)")
     return parser
 
 
 def _reports(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report here")
-    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
-    parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report here"
+                        " (default: none)")
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here (default: none)")
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report here"
+                        " (default: none)")
 
 
 def _extends(parser: argparse.ArgumentParser) -> None:
@@ -165,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_HARNESS
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # harness list | head: the reader has what it wanted
+        return quiet_broken_pipe()
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,

@@ -30,17 +30,23 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " command after --. Only passed scenarios earn credit; not exercised, inconclusive,"
         " interrupted and missing ones never do.",
     )
-    parser.add_argument("report", nargs="?", metavar="REPORT.json")
-    parser.add_argument("--markdown", metavar="FILE", help="write the scorecard as Markdown")
-    parser.add_argument("--badge", metavar="FILE", help="write the overall grade as an SVG badge")
+    parser.add_argument("report", nargs="?", metavar="REPORT.json",
+                        help="a JSON report of harness run (default: run the command after --)")
+    parser.add_argument("--markdown", metavar="FILE", help="write the scorecard as Markdown"
+                        " (default: none)")
+    parser.add_argument("--badge", metavar="FILE", help="write the overall grade as an SVG badge"
+                        " (default: none)")
     parser.add_argument("--label", default="SMTP resilience", help="the badge's label")
     parser.add_argument("--fail-under", metavar="GRADE", choices=list("ABCD"),
-                        help="exit 1 when the overall grade is below this one")
-    parser.add_argument("--json", metavar="FILE", help="with a command: keep the run's report")
+                        help="exit 1 when the overall grade is below this one (default: never)")
+    parser.add_argument("--json", metavar="FILE", help="with a command: keep the run's report"
+                        " (default: not kept)")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="with a command: scenarios"
                         " run at once")
-    parser.add_argument("--seed", type=int, help="with a command: seed of every random choice")
-    parser.add_argument("--timeout", type=float, help="with a command: time limit per scenario")
+    parser.add_argument("--seed", type=int, help="with a command: seed of every random choice"
+                        " (default: random)")
+    parser.add_argument("--timeout", type=float, help="with a command: time limit per scenario"
+                        " (default: each scenario's client.timeout_s)")
 
 
 def scorecard_command(args: argparse.Namespace, command: Sequence[str],
