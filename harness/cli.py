@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
-    _extends(serve)
+    _extends(validate)
     validate.add_argument("files", nargs="+", metavar="FILE", help="a scenario file")
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
@@ -128,7 +128,7 @@ def _reports(parser: argparse.ArgumentParser) -> None:
 def _extends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extends-dir", metavar="DIR", action="append", default=[],
                         help="a folder whose scenario files `extends:` may read, besides the"
-                        " extending file's own (repeatable)")
+                        " extending file's own (repeatable; default: none)")
 
 
 @contextlib.contextmanager

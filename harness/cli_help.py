@@ -17,12 +17,12 @@ EXIT_BROKEN_PIPE = 141
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
     """Appends ``(default: X)`` to an option's help, unless it says its default already or
-    has none worth saying (None, False, a required or positional argument)."""
+    has none worth saying (None, False, an empty list, a required or positional argument)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        if (default in (None, False, argparse.SUPPRESS) or not action.option_strings
+        if (default in (None, False, [], argparse.SUPPRESS) or not action.option_strings
                 or action.required or "default" in text or "%(default)" in text):
             return text
         return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
