@@ -46,7 +46,7 @@ ZOO = (
     Specimen("aiosmtplib_backoff", None),
     Specimen("never_retries", "never retries"),
     Specimen("retries_instantly", "retries instantly"),
-    Specimen("constant_backoff", "waits the same 0.1 s before every retry"),
+    Specimen("constant_backoff", "waits the same 0.3 s before every retry"),
     Specimen("retries_forever", "retries forever"),
     Specimen("retries_after_550", "retries after 550"),
     Specimen("resends_after_drop", "resends after store-then-drop without limit"),

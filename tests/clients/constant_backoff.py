@@ -1,4 +1,4 @@
-"""Broken: waits the same 0.1 s before every retry, however often the server refuses
+"""Broken: waits the same 0.3 s before every retry, however often the server refuses
 (RFC 5321 §4.5.4.1 asks for a retry interval that grows; a fixed one keeps hammering a
 throttling server at the same rate)."""
 
@@ -10,7 +10,7 @@ from harness.clients import Target
 from tests.clients._common import Behaviour, Policy, main, send_with_retries
 
 POLICY = Policy()
-BEHAVIOUR = Behaviour(constant_delay_s=0.1)
+BEHAVIOUR = Behaviour(constant_delay_s=0.3)
 
 
 def send(target: Target) -> int:

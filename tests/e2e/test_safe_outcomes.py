@@ -130,3 +130,27 @@ def test_accepting_weak_cryptography_is_the_documented_deviation(name: str, name
     assert named in got.detail
     expired = run("cert-expired-starttls", PERMISSIVE).verdict.result("refuses-bad-certificate")
     assert (expired.level, expired.status) == ("violation", "failed")
+
+
+def test_a_retry_after_a_554_greeting_is_a_deviation_an_mta_may_relax(tmp_path: Path) -> None:
+    """RFC 5321 §4.2.1 SHOULD NOT: a client that connects again after a 554 greeting
+    fails banner-554 at the deviation level; a scenario for an MTA that does so on purpose
+    (Postfix's smtp_skip_5xx_greeting) relaxes it to advisory. Control: the correct client
+    stops at once and passes."""
+    retrying = zoo_command("retries_after_550")
+    result = run("banner-554", retrying)
+    assert len(result.timeline.attempts) > 1 and not result.passed
+    assert {(r.name, r.level) for r in result.verdict.failures} == {
+        ("no-retry-after-permanent", "deviation")}
+    path = tmp_path / "banner-554-mta.yaml"
+    path.write_text("name: banner-554-mta\nabout: An MTA trying its next MX on purpose.\n"
+                    "extends: banner-554\nexpect:\n  relax: [no-retry-after-permanent]\n")
+    relaxed = run(Scenario.from_path(path), retrying)
+    assert relaxed.passed, relaxed.verdict
+    assert statuses(relaxed)["no-retry-after-permanent"] == ("advisory", "failed")
+    correct = run("banner-554", zoo_command("smtplib_backoff"))
+    assert correct.passed and len(correct.timeline.attempts) == 1, correct.verdict
+
+
+def zoo_command(name: str) -> list[str]:
+    return [sys.executable, "-m", f"tests.clients.{name}", "--host", "{host}", "--port", "{port}"]

