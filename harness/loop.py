@@ -99,6 +99,10 @@ class LoopThread:
         self.call(closing)
         self.stop()
 
+    def is_current(self) -> bool:
+        """True on the loop's own thread (where ``call`` would wait for itself)."""
+        return threading.current_thread() is self._thread
+
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 

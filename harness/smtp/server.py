@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -101,7 +101,18 @@ class FakeSMTPServer:
         return self.recorder.timeline().messages
 
     def reset(self) -> None:
-        """Forget the timeline, the messages and the faults' state; keep listening."""
+        """Forget the timeline, the messages and the faults' state; keep listening.
+
+        Sessions read the faults' state on the server's loop: a server on a loop thread
+        of its own forgets it there, never from the calling thread.
+        """
+        thread = self._thread
+        if thread is None or thread.is_current():
+            self._forget()
+        else:
+            thread.call(self._on_loop(self._forget))
+
+    def _forget(self) -> None:
         self.recorder.reset()
         self.plan.reset()
         self._sessions.reset()
@@ -117,12 +128,26 @@ class FakeSMTPServer:
         another (a property test tries hundreds). Returns the plan now in use.
         """
         plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
-        if self._thread is not None and self._server is not None and self._sessions.sessions:
-            self._thread.call(self._drop_sessions())
+        thread = self._thread
+        if thread is None or thread.is_current():
+            self._swap(plan)
+        else:  # on the loop that reads the plan: the swap cannot land mid-session
+            thread.call(self._use_async(plan))
+        return plan
+
+    async def _use_async(self, plan: FaultPlan) -> None:
+        if self._server is not None and self._sessions.sessions:
+            await self._drop_sessions()
+        self._swap(plan)
+
+    def _swap(self, plan: FaultPlan) -> None:
         self.plan = plan
         self._sessions.plan = plan
-        self.reset()
-        return plan
+        self._forget()
+
+    @staticmethod
+    async def _on_loop(change: Callable[[], None]) -> None:
+        change()
 
     # -- lifecycle -------------------------------------------------------------------------
 
