@@ -144,7 +144,7 @@ def stop_all_clients(timeout_s: float = 2.0) -> int:
 
 
 _LIVE: set[_Supervised] = set()
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = threading.RLock()  # stop_all_clients may run in a signal handler
 _REAPER = str(Path(__file__).with_name("_reaper.py"))
 _START_TIMEOUT_S = 30.0  # the keeper reports within milliseconds unless the machine stalls
 _KILL_MARGIN_S = 0.3  # kept back from a stop's time for SIGKILL and the last reads

@@ -118,6 +118,8 @@ def test_yaml_1_2_numbers_are_numbers() -> None:
     scenario = Scenario.from_str(
         "name: exp\nfaults:\n  - {at: banner, delay: 2.5e-1}\n  - {at: ehlo, delay: 1E-1}\n")
     assert [fault.seconds for fault in scenario.build_faults()] == [0.25, 0.1]  # type: ignore[attr-defined]
+    once_refused = Scenario.from_str("name: exp\nfaults:\n  - {at: banner, delay: 1e9}\n")
+    assert once_refused.build_faults()[0].seconds == 1e9  # type: ignore[attr-defined]
 
 
 @pytest.fixture
