@@ -1,0 +1,91 @@
+"""The live page of ``harness serve --live`` in headless Chromium: opened before the client
+connects, it shows each attempt as it happens, the faults that fired, and the verdict."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import subprocess
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from harness.live import LiveView
+from harness.model import Scenario
+from harness.smtp.server import FakeSMTPServer
+from harness.timeline import Recorder
+from tests.report.page import Page
+from tests.report.test_html_chromium import CHROMIUM, chromium
+
+THROTTLED = """\
+name: live-throttled
+about: Two refusals, then delivery.
+faults:
+  - {attempts: [1, 2], at: banner, reply: "421 4.7.0 Try again later"}
+"""
+
+
+def send_until_delivered(host: str, port: int) -> int:
+    for attempt in range(1, 6):
+        try:
+            with smtplib.SMTP(host, port, local_hostname="t", timeout=5) as smtp:
+                smtp.sendmail("a@example.org", ["b@example.org"], b"Subject: t\r\n\r\nhi\r\n")
+            return attempt
+        except (OSError, smtplib.SMTPException):
+            continue
+    raise AssertionError("never delivered")
+
+
+def test_state_waits_for_news_and_says_how_many_events_it_holds() -> None:
+    recorder = Recorder()
+    with LiveView("x", "about", recorder) as live:
+        first = json.load(urllib.request.urlopen(live.url + "state.json"))
+        assert first["attempts"] == [] and first["verdict"] is None
+        attempt = recorder.open_attempt(("127.0.0.1", 1))
+        recorder.close_attempt(attempt, "client-quit")
+        after = json.load(urllib.request.urlopen(f"{live.url}state.json?seen={first['events']}"))
+        assert [a["closed_by"] for a in after["attempts"]] == ["client-quit"]
+        assert after["events"] > first["events"]
+        assert after["closes"]["client-quit"][1] == "client sent QUIT"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(live.url + "elsewhere")
+
+
+def test_only_loopback_is_served() -> None:
+    from harness.errors import ClientError
+
+    with pytest.raises(ClientError, match="loopback only"):
+        LiveView("x", "", Recorder(), host="0.0.0.0")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test.sh"
+                    " installs Debian's chromium when run as root)")
+def test_the_page_shows_attempts_as_they_happen_and_then_the_verdict(tmp_path: Path) -> None:
+    scenario = Scenario.from_str(THROTTLED)
+    recorder = Recorder()
+    with FakeSMTPServer(scenario.fault_plan(seed=1), recorder=recorder) as server, \
+            LiveView(scenario.name, scenario.about, recorder) as live:
+        page: dict[str, subprocess.CompletedProcess[str]] = {}
+        browser = threading.Thread(target=lambda: page.update(done=chromium(
+            tmp_path, live.url, "--dump-dom", "--virtual-time-budget=60000")))
+        browser.start()
+        assert live.opened.wait(60), "the page never asked for the state"
+        attempts = send_until_delivered(server.host, server.port)  # while the page watches
+        live.decided({"outcome": "passed", "expectations": [
+            {"name": "delivered", "status": "passed", "detail": "One copy <b>stored</b>."}]})
+        browser.join(120)
+    done = page["done"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Page(done.stdout)
+    (status,) = dom.find("p", id="status")
+    assert status.attrs["data-first-attempts"] == "0"  # opened before the first connection
+    assert status.attrs["data-attempts"] == str(attempts) == "3"
+    assert int(status.attrs["data-polls"] or 0) >= 2
+    assert len(dom.find("rect", cls="bar")) == 3
+    assert len(dom.find("path", cls="m-fault")) == 2  # the two 421 greetings
+    assert "421 4.7.0 Try again later" in dom.text  # in the list of what happened
+    assert "PASSED" in dom.text and "One copy <b>stored</b>." in dom.text  # text, not markup
+    assert not dom.find("b")
