@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from harness.version import __version__ as __version__
+
 if TYPE_CHECKING:
     from harness import faults, strategies
     from harness.chaos import ChaosProxy, Toxic
@@ -67,7 +69,6 @@ def __dir__() -> list[str]:
     return sorted([*__all__, "__version__"])
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Attempt",

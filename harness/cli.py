@@ -22,9 +22,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from harness import __version__
 from harness.cli_help import Parser, quiet_broken_pipe
 from harness.errors import ClientError, HarnessError
+from harness.version import __version__
 
 if TYPE_CHECKING:
     from harness.run import RunResult

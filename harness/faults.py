@@ -12,7 +12,7 @@ from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit
 from harness.smtp.faults.delay import Delay
 from harness.smtp.faults.greylist import Greylist
-from harness.smtp.faults.handshake_failure import BreakHandshake
+from harness.smtp.faults.handshake_failure import HandshakeFailure
 from harness.smtp.faults.hang import Hang
 from harness.smtp.faults.inject_after_starttls import InjectAfterStartTLS
 from harness.smtp.faults.plan import FaultPlan
@@ -33,7 +33,6 @@ __all__ = [
     "PHASES",
     "Attempts",
     "AuthFailure",
-    "BreakHandshake",
     "Capabilities",
     "Close",
     "ConnectionLimit",
@@ -42,6 +41,7 @@ __all__ = [
     "FaultContext",
     "FaultPlan",
     "Greylist",
+    "HandshakeFailure",
     "Hang",
     "InjectAfterStartTLS",
     "Phase",

@@ -110,7 +110,7 @@ def effect(fault: Fault) -> Literal["permanent", "transient", "harmless", "uncer
         return "harmless"
     if isinstance(fault, (faults.Close, faults.Reset)):
         return "harmless" if fault.at in _AFTER_DELIVERY else "transient"
-    if isinstance(fault, (faults.StoreThenDrop, faults.Hang, faults.BreakHandshake)):
+    if isinstance(fault, (faults.StoreThenDrop, faults.Hang, faults.HandshakeFailure)):
         return "transient"
     return "uncertain"
 

@@ -107,7 +107,7 @@ def _fault(draw: st.DrawFn, kind: str, phase: Any, attempt: Any, transient_only:
     if kind == "store-then-drop":
         return f.StoreThenDrop(attempts=attempt)
     if kind == "handshake-failure":
-        return f.BreakHandshake(attempts=attempt)
+        return f.HandshakeFailure(attempts=attempt)
     return f.StripStartTLS(attempts=attempt)
 
 

@@ -10,16 +10,15 @@ Every problem of a file is raised at once as :class:`ScenarioError`.
 """
 
 from harness.model.errors import Problem, ScenarioError
-from harness.model.load import load_scenario
-from harness.model.scenario import Client, Scenario, Server
+from harness.model.scenario import ClientSetup, Scenario, ServerSetup, load_scenario
 from harness.model.schema import json_schema, validate_paths
 
 __all__ = [
-    "Client",
+    "ClientSetup",
     "Problem",
     "Scenario",
     "ScenarioError",
-    "Server",
+    "ServerSetup",
     "json_schema",
     "load_scenario",
     "validate_paths",

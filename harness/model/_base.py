@@ -57,11 +57,22 @@ def shown(value: object) -> str:
 
 
 def one_of(choices: Sequence[object]) -> str:
-    """``one of 'a', 'b', 'c'``."""
+    """``one of 'a', 'b', 'c'``; just ``true`` when there is one choice."""
+    if len(choices) == 1:
+        return shown(choices[0])
     return "one of " + ", ".join(shown(choice) for choice in choices)
 
 
 def _attempts(value: Any) -> AttemptValue:
+    if isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+                raise PydanticCustomError(
+                    "scenario",
+                    "expected a list of attempt numbers from 1 ([1, 2]), got {got} as item"
+                    " {index} of the list",
+                    {"got": shown(item), "index": index},
+                )
     spec: Any = tuple(value) if isinstance(value, list) else value
     if isinstance(spec, (str, int, tuple)) and not isinstance(spec, bool):
         try:

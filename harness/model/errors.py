@@ -58,8 +58,30 @@ def closest(word: object, choices: Iterable[str]) -> str | None:
     """The choice most like ``word``, if one is close enough to be a typo of it."""
     if not isinstance(word, str):
         return None
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
+    options = list(choices)
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    # a short word's slip ('maks' for 'max') falls below difflib's ratio: take the one
+    # choice nearest by edits, if it is within half the word's length
+    if len(word) < 3:
+        return None
+    distances = sorted((_edits(word.lower(), c.lower()), c) for c in options)
+    if not distances or distances[0][0] > len(word) // 2:
+        return None
+    if len(distances) > 1 and distances[1][0] == distances[0][0]:
+        return None  # two equally near: no guess
+    return distances[0][1]
+
+
+def _edits(a: str, b: str) -> int:
+    """Letters to add, remove or change to make ``a`` into ``b`` (Levenshtein)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:

@@ -24,10 +24,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from harness.model import safe_yaml
 from harness.model._base import shown
@@ -40,7 +40,10 @@ from harness.model.errors import (
     format_path,
     problems_of,
 )
-from harness.model.scenario import Scenario
+
+Model = TypeVar("Model", bound=BaseModel)
+"""The model a document is validated against: ``Scenario``, passed in by its own
+classmethods, so this module does not import the model it loads (no import cycle)."""
 
 Place = tuple[str, int]
 """A file (as named in messages) and a line, from 1."""
@@ -230,9 +233,13 @@ def _find_base(ref: str, base_dir: Path) -> tuple[Path, str] | str:
     )
 
 
-def _not_a_scenario(doc: Document) -> Problem | None:
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _not_a_scenario(doc: Document, model: type[BaseModel]) -> Problem | None:
     """A base that is not a scenario: said without its content, which may be anything."""
-    keys = {field.alias or name for name, field in Scenario.model_fields.items()}
+    keys = set(_keys(model))
     if isinstance(doc.data, dict) and all(isinstance(k, str) and k in keys for k in doc.data):
         return None
     return Problem(doc.source, None, "", "expected a scenario file to extend, got a file that"
@@ -240,7 +247,7 @@ def _not_a_scenario(doc: Document) -> Problem | None:
 
 
 def resolve(
-    doc: Document, base_dir: Path, chain: tuple[str, ...] = ()
+    doc: Document, base_dir: Path, chain: tuple[str, ...] = (), *, model: type[BaseModel]
 ) -> tuple[Document, list[Problem]]:
     """``doc`` merged over the scenarios it extends, and the problems found on the way."""
     ref = doc.data.get("extends") if isinstance(doc.data, dict) else None
@@ -264,35 +271,36 @@ def resolve(
     base, problems = read_file(path, label)
     if base is None:
         return doc, problems
-    foreign = _not_a_scenario(base)
+    foreign = _not_a_scenario(base, model)
     if foreign is not None:
         return doc, [foreign]
-    base, more = resolve(base, path.parent, (*chain, key))
+    base, more = resolve(base, path.parent, (*chain, key), model=model)
     return merge(base, doc), problems + more
 
 
 # -- validation ---------------------------------------------------------------------------
 
 
-def _not_a_mapping(doc: Document) -> Problem:
-    keys = ", ".join(field.alias or name for name, field in Scenario.model_fields.items())
+def _not_a_mapping(doc: Document, model: type[BaseModel]) -> Problem:
+    keys = ", ".join(_keys(model))
     got = "an empty document" if doc.data is None else shown(doc.data)
     return Problem(doc.source, 1, "", f"expected a mapping of scenario keys ({keys}), got {got}")
 
 
 def validate(
-    doc: Document, base_dir: Path, problems: list[Problem], chain: tuple[str, ...] = ()
-) -> Scenario:
+    doc: Document, base_dir: Path, problems: list[Problem], chain: tuple[str, ...] = (),
+    *, model: type[Model],
+) -> Model:
     """Resolve ``extends`` and validate; raise every problem at once."""
     if not isinstance(doc.data, dict):
-        raise ScenarioError([*problems, _not_a_mapping(doc)])
-    doc, more = resolve(doc, base_dir, chain)
+        raise ScenarioError([*problems, _not_a_mapping(doc, model)])
+    doc, more = resolve(doc, base_dir, chain, model=model)
     problems = problems + more
-    scenario: Scenario | None = None
+    scenario: Model | None = None
     try:
-        scenario = Scenario.model_validate(doc.data)
+        scenario = model.model_validate(doc.data)
     except ValidationError as error:
-        problems += problems_of(error, Scenario, doc.data, doc.locate)
+        problems += problems_of(error, model, doc.data, doc.locate)
     if problems or scenario is None:
         raise ScenarioError(_in_file_order(problems, doc.source))
     return scenario
@@ -315,28 +323,30 @@ def read_file(path: Path, label: str) -> tuple[Document | None, list[Problem]]:
     return read_yaml(text, label)
 
 
-def load_path(path: Path, label: str | None = None) -> Scenario:
+def load_path(path: Path, label: str | None = None, *, model: type[Model]) -> Model:
     """A scenario from a file; ``label`` names it in messages (default: the path)."""
     doc, problems = read_file(path, label or str(path))
     if doc is None:
         raise ScenarioError(problems)
-    return validate(doc, path.parent, problems, (str(path.resolve()),))
+    return validate(doc, path.parent, problems, (str(path.resolve()),), model=model)
 
 
-def load_text(text: str, *, source: str, base_dir: Path) -> Scenario:
+def load_text(text: str, *, source: str, base_dir: Path, model: type[Model]) -> Model:
     doc, problems = read_yaml(text, source)
     if doc is None:
         raise ScenarioError(problems)
-    return validate(doc, base_dir, problems)
+    return validate(doc, base_dir, problems, model=model)
 
 
-def load_data(data: Mapping[str, object], *, source: str, base_dir: Path) -> Scenario:
+def load_data(
+    data: Mapping[str, object], *, source: str, base_dir: Path, model: type[Model]
+) -> Model:
     plain = dict(data) if isinstance(data, Mapping) else data
-    return validate(Document(plain, {}, source), base_dir, [])
+    return validate(Document(plain, {}, source), base_dir, [], model=model)
 
 
-def load_scenario(ref: str | Path) -> Scenario:
+def load_ref(ref: str | Path, *, model: type[Model]) -> Model:
     """A scenario by file path, or by built-in name (``"greylist"``)."""
     if isinstance(ref, Path) or _is_file_ref(ref) or Path(ref).is_file():
-        return load_path(Path(ref))
-    return load_path(builtin_path(ref), f"builtin:{ref}.yaml")
+        return load_path(Path(ref), model=model)
+    return load_path(builtin_path(ref), f"builtin:{ref}.yaml", model=model)

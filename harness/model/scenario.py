@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from harness.chaos.toxic import Toxic
 from harness.faults import Fault, FaultPlan
+from harness.model import load
 from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
 from harness.model.expect import Expect
 from harness.model.fault_items import FaultSpec
@@ -81,7 +82,7 @@ class Auth(Strict):
     )
 
 
-class Server(Strict):
+class ServerSetup(Strict):
     """How the fake server presents itself."""
 
     tls: TLSMode = Field(default="none", description="none | starttls | implicit.")
@@ -110,7 +111,7 @@ class Server(Strict):
         return certificate
 
     @model_validator(mode="after")
-    def _required_needs_starttls(self) -> Server:
+    def _required_needs_starttls(self) -> ServerSetup:
         if self.starttls_required and self.tls != "starttls":
             raise PydanticCustomError(
                 "scenario",
@@ -139,7 +140,7 @@ class Server(Strict):
         return options
 
 
-class Client(Strict):
+class ClientSetup(Strict):
     """How to run the client under test, when the scenario says it."""
 
     command: str | tuple[str, ...] | None = Field(
@@ -215,14 +216,14 @@ class Scenario(Strict):
     seed: int | None = Field(
         default=None, ge=0, strict=True, description="Seed of every random choice; default: random."
     )
-    server: Server = Server()
+    server: ServerSetup = ServerSetup()
     faults: tuple[FaultSpec, ...] = Field(
         default=(), description="SMTP faults, each with its kind as a key."
     )
     network: tuple[NetworkItem, ...] = Field(
         default=(), description="Toxics of the chaos proxy, with Toxiproxy's names and units."
     )
-    client: Client = Client()
+    client: ClientSetup = ClientSetup()
     expect: Expect = Expect()
 
     @field_validator("name")
@@ -277,18 +278,14 @@ class Scenario(Strict):
     @classmethod
     def from_path(cls, path: str | Path) -> Scenario:
         """Read, resolve ``extends:`` relative to the file, and validate."""
-        from harness.model.load import load_path
-
-        return load_path(Path(path))
+        return load.load_path(Path(path), model=cls)
 
     @classmethod
     def from_str(
         cls, text: str, *, source: str = "<string>", base_dir: str | Path | None = None
     ) -> Scenario:
         """Parse YAML text; ``source`` names it in errors, ``base_dir`` anchors ``extends``."""
-        from harness.model.load import load_text
-
-        return load_text(text, source=source, base_dir=Path(base_dir or "."))
+        return load.load_text(text, source=source, base_dir=Path(base_dir or "."), model=cls)
 
     @classmethod
     def from_dict(
@@ -299,9 +296,7 @@ class Scenario(Strict):
         base_dir: str | Path | None = None,
     ) -> Scenario:
         """Validate already-parsed data, resolving ``extends`` as the file form does."""
-        from harness.model.load import load_data
-
-        return load_data(data, source=source, base_dir=Path(base_dir or "."))
+        return load.load_data(data, source=source, base_dir=Path(base_dir or "."), model=cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as a document :meth:`from_dict` reads back: defaults left out, and
@@ -339,3 +334,8 @@ class Scenario(Strict):
     def expectations(self) -> Expectations:
         """The ``expect:`` section as the verdicts read it."""
         return self.expect.to_spec()
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """A scenario by file path, or by built-in name (``"greylist"``)."""
+    return load.load_ref(ref, model=Scenario)

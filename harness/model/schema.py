@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.errors import ScenarioError
-from harness.model.load import load_path
 from harness.model.scenario import Scenario
 
 SCHEMA_ID = "https://smtp-fault-harness.invalid/scenario.schema.json"
@@ -60,7 +59,7 @@ def validate_paths(paths: Iterable[str | Path]) -> list[tuple[Path, ScenarioErro
     results: list[tuple[Path, ScenarioError | None]] = []
     for path in scenario_files(paths):
         try:
-            load_path(path)
+            Scenario.from_path(path)
         except ScenarioError as error:
             results.append((path, error))
         else:

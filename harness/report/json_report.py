@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.run import RunResult
+from harness.version import __version__
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 

@@ -156,7 +156,7 @@ def cleartext_commands(timeline: Timeline) -> list[str]:
         faults.Reply(at="starttls", reply="454 4.7.0 TLS not available due to temporary reason"),
         faults.Reply(at="starttls", reply="502 5.5.1 Command not implemented"),
         faults.Reply(at="starttls", reply="354 do something else"),
-        faults.BreakHandshake(),
+        faults.HandshakeFailure(),
     ],
     ids=["strip", "454", "502", "354", "garbage-handshake"],
 )
@@ -180,7 +180,7 @@ def test_starttls_failure_correct_client_stops_broken_one_falls_back(
 
 
 def test_garbage_handshake_is_recorded_as_a_failed_handshake(smtp_server: ServerFactory) -> None:
-    server = smtp_server([faults.BreakHandshake()], tls="starttls")
+    server = smtp_server([faults.HandshakeFailure()], tls="starttls")
     assert isinstance(run_client(server, tls_clients.send_starttls), ssl.SSLError)
     attempt = settled(server).attempt(1)
     assert attempt.faults[0].data["phase"] == "tls"
@@ -296,7 +296,7 @@ CHECKS = [
     # check, server set-up, broken client, correct client
     (verdicts.refuses_bad_certificate, {"certificate": "expired"}, (),
      send_not_verifying, tls_clients.send_starttls),
-    (verdicts.no_plaintext_fallback, {"auth_require_tls": False}, (faults.BreakHandshake(),),
+    (verdicts.no_plaintext_fallback, {"auth_require_tls": False}, (faults.HandshakeFailure(),),
      tls_clients.send_opportunistic, tls_clients.send_starttls),
     (verdicts.no_plaintext_auth, {"auth_require_tls": False},
      (faults.Capabilities(add=["AUTH PLAIN LOGIN"], when="before-tls"),),

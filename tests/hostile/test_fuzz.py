@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from harness.chaos.api import ToxiproxyAPI
 from harness.model import Scenario, ScenarioError
-from harness.model.load import load_path
 
 pytestmark = pytest.mark.timeout(300)
 FUZZ = settings(max_examples=200, deadline=None, database=None,
@@ -89,7 +88,7 @@ def test_any_bytes_in_a_file_load_or_are_an_error(tmp_path_factory: pytest.TempP
     path = Path(tmp_path_factory.mktemp("fuzz")) / "scenario.yaml"
     path.write_bytes(data)
     try:
-        load_path(path)
+        Scenario.from_path(path)
     except ScenarioError as error:
         assert error.problems
 

@@ -94,8 +94,8 @@ def test_every_fault_kind_builds_its_fault_object() -> None:
         ),
         faults.InjectAfterStartTLS(),
         faults.InjectAfterStartTLS(lines=("250-x", "250 AUTH X-INJECTED"), attempts=(2,)),
-        faults.BreakHandshake(),
-        faults.BreakHandshake(data=b"\x15\x03\x01\x00\x02\x02\x28", attempts=(2,)),
+        faults.HandshakeFailure(),
+        faults.HandshakeFailure(data=b"\x15\x03\x01\x00\x02\x02\x28", attempts=(2,)),
     )
     plan = scenario.fault_plan()
     assert plan.seed == 42

@@ -76,7 +76,7 @@ def test_the_plan_round_trips_through_a_scenario_file() -> None:
     plan.on("rcpt", to="b@example.org").delay(0.2).with_probability(0.5)
     plan.on("dot").store_then_drop().on_attempts("2+")
     plan.add(faults.Greylist(seconds=1), faults.StripStartTLS(attempts=3),
-             faults.BreakHandshake(attempts=[4, 5]),
+             faults.HandshakeFailure(attempts=[4, 5]),
              Toxic(type="reset_peer", attributes={"timeout": 10}, attempts="2-3"))
     plan.toxic("latency", latency=20, stream="upstream")
     plan.expect.delivered_once().attempts(max=6).backoff(0.05, factor=3, cap=1,

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from harness import __version__
 from harness.report.html.drawing import (
     ARROWS,
     closed,
@@ -37,6 +36,7 @@ from harness.run import RunResult
 from harness.verdicts import BackoffPolicy, Result
 from harness.verdicts.backoff import support_s
 from harness.verdicts.delays import retries
+from harness.version import __version__
 
 #: Scenarios shown unfolded when a report has at most this many; beyond, only failures.
 OPEN_ALL_UP_TO = 8

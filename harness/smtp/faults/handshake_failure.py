@@ -16,7 +16,7 @@ GARBAGE = b"this is not a TLS record\r\n"
 
 
 @dataclass(frozen=True, kw_only=True)
-class BreakHandshake(Fault):
+class HandshakeFailure(Fault):
     """At ``tls``: send ``data`` instead of a ServerHello and close."""
 
     data: bytes = setting(
