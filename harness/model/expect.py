@@ -46,6 +46,7 @@ Name = Literal[
     "no-plaintext-auth",
     "discards-injected-responses",
     "re-ehlo-after-starttls",
+    "no-pipelining-after-starttls",
     "herd-disperses",
     "resets-backoff",
     "attempt-budget",
@@ -167,6 +168,11 @@ class Expect(Strict):
         alias="re-ehlo-after-starttls",
         description="EHLO is sent again after the handshake (RFC 3207 §4.2).",
     )
+    no_pipelining_after_starttls: StrictBool | None = Field(
+        default=None,
+        alias="no-pipelining-after-starttls",
+        description="Nothing is sent after STARTTLS before the handshake (RFC 2920 §3.1).",
+    )
     herd_disperses: StrictBool | Herd | None = Field(
         default=None,
         alias="herd-disperses",
@@ -221,6 +227,7 @@ class Expect(Strict):
             no_plaintext_auth=_check(self.no_plaintext_auth),
             discards_injected_responses=_check(self.discards_injected_responses),
             re_ehlo_after_starttls=_check(self.re_ehlo_after_starttls),
+            no_pipelining_after_starttls=_check(self.no_pipelining_after_starttls),
             herd_disperses=(
                 HerdSpec(self.herd_disperses.delay_s) if isinstance(self.herd_disperses, Herd)
                 else HerdSpec() if self.herd_disperses else None),

@@ -7,8 +7,9 @@ connection-backoff: backoffs "started at the same time disperse"; Brooker 2015).
 
 What the check measures, from the timeline alone (no client identities are needed):
 
-- the *herd*: the largest group of attempts whose failures the server caused within one
-  short window (the calibrated timer noise) of each other;
+- the *herd*: the last group of attempts whose failures the server caused within one
+  short window (the calibrated timer noise) of each other, among those holding nearly
+  the whole fleet (90 % of the largest group);
 - its *retries*: the first ``|herd|`` attempts accepted after the herd's last failure,
   one per client when the outage has ended;
 - ``x_k``: each retry's accept time minus the herd's first failure.
@@ -54,6 +55,8 @@ SOURCES = "gRPC connection-backoff: backoffs must disperse; Brooker 2015"
 #: Herds smaller than this are not judged when none of their retries came early: fewer
 #: draws would leave the false-fail rate of a full-jitter client above 1 in 1,000.
 MIN_HERD = 10
+#: A wave holding at least this share of the largest one counts as the whole herd.
+WHOLE = 0.9
 #: Two retries closer than this fraction of the declared delay count as a collision.
 COLLISION_FRACTION = 0.05
 
@@ -73,23 +76,29 @@ class Herd:
 
 
 def find_herd(timeline: Timeline, window_s: float) -> Herd | None:
-    """The largest group of failures within ``window_s`` of each other (two at least),
-    with the attempts accepted after its last failure, as many as the group. The latest
-    such group wins a tie: an outage's last wave is the synchronised one."""
+    """The last group of failures within ``window_s`` of each other that holds nearly
+    the whole herd (at least ``WHOLE`` of the largest such group, and two), with the
+    attempts accepted after its last failure, as many as the group. An outage that
+    refuses a fleet again and again judges its last wave: by then every client's delay
+    has grown to its cap, the same for all, even for a client that started a wave late."""
     failures = sorted(
         (f[0], a.index) for a in timeline.attempts if (f := failure_ns(a)) is not None
     )
     window_ns = round(window_s * 1e9)
-    best: tuple[int, int] | None = None  # (start, end) indices into failures
+    groups: list[tuple[int, int]] = []  # (start, end) into failures, disjoint, in order
     start = 0
-    for end in range(len(failures)):
-        while failures[end][0] - failures[start][0] > window_ns:
-            start += 1
-        if best is None or end - start >= best[1] - best[0]:
-            best = (start, end)
-    if best is None or best[1] == best[0]:
+    while start < len(failures):
+        end = start
+        while end + 1 < len(failures) and failures[end + 1][0] - failures[start][0] <= window_ns:
+            end += 1
+        groups.append((start, end))
+        start = end + 1
+    largest = max((end - start + 1 for start, end in groups), default=0)
+    if largest < 2:
         return None
-    group = failures[best[0]: best[1] + 1]
+    whole = [g for g in groups if g[1] - g[0] + 1 >= max(2, WHOLE * largest)]
+    first_index, last_index = whole[-1]
+    group = failures[first_index: last_index + 1]
     members = {index for _, index in group}
     first, last = group[0][0], group[-1][0]
     after = sorted((a.start_ns, a.index) for a in timeline.attempts

@@ -14,6 +14,7 @@ from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import retries
 from harness.verdicts.fitted import FittedPolicy, fit_policy
 from harness.verdicts.herd import herd_disperses
+from harness.verdicts.pipelining import no_pipelining_after_starttls
 from harness.verdicts.reset import resets_backoff
 from harness.verdicts.result import Result, Status
 from harness.verdicts.spec import Expectations
@@ -25,6 +26,7 @@ _TLS: dict[str, Callable[[Timeline], Result]] = {
     "no_plaintext_auth": tls.no_plaintext_auth,
     "discards_injected_responses": tls.discards_injected_responses,
     "re_ehlo_after_starttls": tls.re_ehlo_after_starttls,
+    "no_pipelining_after_starttls": no_pipelining_after_starttls,
 }
 
 

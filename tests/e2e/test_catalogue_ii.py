@@ -20,6 +20,7 @@ CAUGHT_BY = {
     "no-esmtp-starttls": "plaintext_fallback",
     "silent-after-rcpt": "no_timeout",
     "outage-never-ends": "doubled_retries",
+    "starttls-no-pipelining": "pipelines_starttls",
 }
 CORRECT = "smtplib_backoff"
 
