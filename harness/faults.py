@@ -11,9 +11,11 @@ from harness.smtp.faults.capabilities import Capabilities
 from harness.smtp.faults.close import Close
 from harness.smtp.faults.connection_limit import ConnectionLimit
 from harness.smtp.faults.delay import Delay
+from harness.smtp.faults.gather import Gather
 from harness.smtp.faults.greylist import Greylist
 from harness.smtp.faults.handshake_failure import HandshakeFailure
 from harness.smtp.faults.hang import Hang
+from harness.smtp.faults.idle_timeout import IdleTimeout
 from harness.smtp.faults.inject_after_starttls import InjectAfterStartTLS
 from harness.smtp.faults.plan import FaultPlan
 from harness.smtp.faults.rate_limit import RateLimit
@@ -40,9 +42,11 @@ __all__ = [
     "Fault",
     "FaultContext",
     "FaultPlan",
+    "Gather",
     "Greylist",
     "HandshakeFailure",
     "Hang",
+    "IdleTimeout",
     "InjectAfterStartTLS",
     "Phase",
     "RateLimit",

@@ -1,0 +1,36 @@
+"""Broken: a pooled sender that never reconnects. When the server closes the idle
+connection (``421 4.4.2``, or a reset) it keeps using the dead one, so every later
+message fails and is reported lost (MailKit#776: "no recipients" on a dead pooled
+connection; appwrite#12628: the retry reused the same stale socket)."""
+
+from __future__ import annotations
+
+import sys
+
+from harness.clients import Target
+from harness.examples.client import Policy, build_message
+from harness.examples.pooled import Pool, send_all
+from tests.clients._common import main
+
+POLICY = Policy(timeout_s=3.0, max_attempts=4)
+
+
+class StickyPool(Pool):
+    """Keeps the connection it has, dead or alive."""
+
+    def drop(self) -> None:
+        pass
+
+
+def send(target: Target) -> int:
+    count: int = getattr(target, "messages", 3)
+    messages = [build_message("app@zoo.example", ["user@zoo.example"]) for _ in range(count)]
+    status = send_all(target.host, target.port, messages, POLICY, tls=target.tls,
+                      cafile=target.cafile, pool=StickyPool)
+    if status:
+        raise ConnectionError("some messages were not sent")
+    return len(messages)
+
+
+if __name__ == "__main__":
+    sys.exit(main(send))
