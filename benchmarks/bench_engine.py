@@ -44,10 +44,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from benchmarks._figures import Figure, table
 from harness import faults
 from harness.faults import Phase
+from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.protocol import FaultySMTP, SessionHost
 from harness.smtp.server import FakeSMTPServer
+from harness.timeline import Recorder
 
 DELAY_S = 0.2
-FIGURES = ("throughput", "delay", "start-stop")
+FIGURES = ("throughput", "set-up", "delay", "start-stop")
 DELAY_PHASES: tuple[Phase, ...] = (
     "connect", "banner", "ehlo", "mail", "rcpt", "data", "dot", "quit")
 """Every phase the delay client below can time: the reply to that phase's command."""
@@ -348,11 +351,34 @@ def start_stop(cycles: int) -> list[Row]:
     return rows
 
 
+def session_setup(rounds: int, count: int) -> list[Row]:
+    """Microseconds to make one connection's session object, best of ``rounds`` runs of
+    ``count``: the fake server's against bare aiosmtpd's, alternating."""
+    loop = asyncio.new_event_loop()
+    host = SessionHost(FaultPlan([], seed=1), Recorder(), "localhost")
+    makers: dict[str, Callable[[], object]] = {
+        "harness": lambda: FaultySMTP(host, idle_timeout=300, loop=loop),
+        "aiosmtpd": lambda: SMTP(_SinkHandler(), hostname="localhost", loop=loop),
+    }
+    best = {name: math.inf for name in makers}
+    try:
+        for _ in range(rounds):
+            for name, make in makers.items():
+                start = time.perf_counter()
+                for _ in range(count):
+                    make()
+                best[name] = min(best[name], (time.perf_counter() - start) / count * 1e6)
+    finally:
+        loop.close()
+    fake, bare = best["harness"], best["aiosmtpd"]
+    return [Row("session set-up per connection", fake, bare, "µs", fake / bare, "", None)]
+
+
 # -- report ------------------------------------------------------------------------------
 
 
 def _number(value: float, unit: str) -> str:
-    return f"{value:,.0f} {unit}" if unit == "msg/s" else f"{value:.2f} {unit}"
+    return f"{value:,.0f} {unit}" if unit in ("msg/s", "µs") else f"{value:.2f} {unit}"
 
 
 def as_figures(rows: Sequence[Row]) -> list[Figure]:
@@ -368,7 +394,7 @@ def figures(quick: bool = False) -> list[Figure]:
     rounds, messages, connections, runs, cycles = (
         (2, 200, 50, 40, 40) if quick else (16, 500, 125, 200, 200)
     )
-    rows = throughput(rounds, messages, connections)
+    rows = throughput(rounds, messages, connections) + session_setup(10, 2000)
     for phase in DELAY_PHASES:
         rows += delay_accuracy(phase, runs, stagger=0.01)
     return as_figures(rows + start_stop(cycles))
@@ -415,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "throughput" in only:
         with _step(f"throughput, {args.rounds} rounds"):
             rows += throughput(args.rounds, args.messages, args.connections)
+    if "set-up" in only:
+        with _step("session set-up, 10 x 2,000"):
+            rows += session_setup(10, 2000)
     if "delay" in only:
         for phase in DELAY_PHASES:
             with _step(f"delay at {phase}, {args.runs} runs"):

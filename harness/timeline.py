@@ -38,7 +38,7 @@ EventKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened on one attempt.
 
@@ -115,7 +115,7 @@ class StoredMessage:
         return content_digest(self.raw) if self.kept else self.dropped_digest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One TCP connection from the client under test, numbered from 1 by arrival."""
 
@@ -252,13 +252,27 @@ Nothing is lost; memory per event falls several times."""
 _BLOCK = 4096
 
 
+_SHARED_DATA: dict[tuple[Any, ...], dict[str, Any]] = {}
+"""The facts of replies and command lines, one dict per distinct value shared by every
+event that has it (Event data is read-only): a long run's timeline holds millions."""
+
+
+def _shared(key: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    data = _SHARED_DATA.get(key)
+    if data is None:
+        data = _SHARED_DATA[key] = make()
+    return data
+
+
 def _event(index: int, raw: _Raw) -> Event:
     t_ns, kind, text, data = raw
     if data is None:  # a reply
         code = str(text[:3])
-        data = {"code": int(code) if code.isdigit() else 0}
+        number = int(code) if code.isdigit() else 0
+        data = _shared(("reply", number), lambda: {"code": number})
     elif data is True or data is False:  # a command line, line ending included
-        data = {"bytes": len(text), "tls": data}
+        size, tls = len(text), data
+        data = _shared(("command", size, tls), lambda: {"bytes": size, "tls": tls})
         text = text.rstrip(b"\r\n") if isinstance(text, bytes) else text.rstrip("\r\n")
     return Event(t_ns, index, kind, printable(text) if isinstance(text, bytes) else text, data)
 
