@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from benchmarks._figures import Figure
 from harness.batch import resolve, run_batch
 from harness.examples.client import DEMO_COMMAND
-from harness.run import RunResult
+from harness.outcome import RunResult
 from harness.verdicts import calibrate
 
 

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from harness.engine import Engine
     from harness.errors import ClientError, HarnessError, InvalidFaultPlan, ServerError
     from harness.model import Scenario, ScenarioError, load_scenario
+    from harness.outcome import RunResult
     from harness.plan import Plan
     from harness.properties import ClientPolicy, PropertyFailure, check_properties
     from harness.replies import Reply
-    from harness.run import RunResult, run_scenario
+    from harness.run import run_scenario
     from harness.smtp.faults.plan import FaultPlan
     from harness.smtp.server import FakeSMTPServer
     from harness.timeline import Attempt, Event, Recorder, StoredMessage, Timeline
@@ -42,7 +43,7 @@ _HOMES = {
     "ClientError": "harness.errors", "HarnessError": "harness.errors",
     "InvalidFaultPlan": "harness.errors", "ServerError": "harness.errors",
     "Reply": "harness.replies",
-    "RunResult": "harness.run", "run_scenario": "harness.run",
+    "RunResult": "harness.outcome", "run_scenario": "harness.run",
     "Scenario": "harness.model", "ScenarioError": "harness.model",
     "load_scenario": "harness.model",
     "FaultPlan": "harness.smtp.faults.plan",

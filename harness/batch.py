@@ -1,12 +1,15 @@
 """Many scenarios in one go: resolve names, files and folders; run them, in parallel.
 
-Each scenario runs with its own server, proxy, ports and recorder, so ``jobs > 1`` only
-changes how long the batch takes; the timer noise is calibrated once, first, and every
-timing verdict is judged against it.
+Each scenario is one :class:`~harness.run.Run` with its own server, proxy, ports and
+recorder, so ``jobs > 1`` only changes how long the batch takes; the timer noise is
+calibrated once, first, and every timing verdict is judged against it. A ``stop`` event
+(set on Ctrl-C or SIGTERM) ends the batch early: scenarios not yet started are reported
+as interrupted, and the ones running are judged on what happened so far.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +18,8 @@ from harness.clients import Client, CommandClient
 from harness.errors import ClientError
 from harness.model import Problem, Scenario, ScenarioError
 from harness.model.builtin_scenarios import builtin_names, builtin_path
-from harness.run import RunResult, run_scenario
+from harness.outcome import RunResult
+from harness.run import Run, not_started, time_limit
 from harness.verdicts import Calibration
 
 
@@ -72,14 +76,28 @@ def run_batch(
     seed: int | None = None,
     timeout_s: float | None = None,
     calibration: Calibration | None = None,
+    toxiproxy_url: str | None = None,
+    stop: threading.Event | None = None,
     on_result: Callable[[RunResult], None] = lambda result: None,
 ) -> list[RunResult]:
-    """Run every scenario (``jobs`` at a time); results come back in the given order."""
+    """Run every scenario (``jobs`` at a time); results come back in the given order.
+
+    ``timeout_s`` is the time limit of scenarios that set none of their own.
+    """
     clients = [client_for(scenario, command) for scenario in scenarios]  # fail before running
+    stop = stop or threading.Event()
 
     def one(index: int) -> RunResult:
-        result = run_scenario(scenarios[index], clients[index], seed=seed, timeout_s=timeout_s,
-                              calibration=calibration)
+        scenario = scenarios[index]
+        if stop.is_set():
+            result = not_started(scenario, seed)
+        else:
+            limit, source = time_limit(scenario, timeout_s)
+            run = Run(scenario, seed=seed, calibration=calibration, toxiproxy_url=toxiproxy_url,
+                      time_limit_s=limit, time_limit_from=source, stop=stop)
+            with run:
+                run.run_client(clients[index])
+            result = run.result
         on_result(result)
         return result
 

@@ -8,8 +8,9 @@
     harness scorecard REPORT.json | -- CLIENT COMMAND   [--markdown F] [--badge F]
     harness list | validate FILE... | schema [--report] | demo | toxiproxy
 
-Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or usage,
-3 harness error. A user mistake is one line on stderr, never a traceback.
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid scenario or usage,
+3 harness error, 4 a scenario was not exercised (none failed), 130/143 interrupted by
+SIGINT/SIGTERM. A user mistake is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,27 +18,26 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
 
 from harness.cli_help import Parser, quiet_broken_pipe
 from harness.errors import ClientError, HarnessError
+from harness.outcome import EXIT_HARNESS, EXIT_PASSED, EXIT_USAGE
 from harness.version import __version__
 
-if TYPE_CHECKING:
-    from harness.run import RunResult
-
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+EXIT_CODES = ("Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid scenario or"
+              " usage, 3 harness error, 4 a scenario was not exercised (and none failed),"
+              " 130/143 interrupted (SIGINT/SIGTERM; the reports are still written).")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = Parser(  # its subcommands' parsers are Parsers too
         prog="harness",
         description="Fault-injection test harness for SMTP clients.",
-        epilog="Exit codes: 0 all passed, 1 an expectation failed, 2 invalid scenario or"
-        " usage, 3 harness error.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -54,14 +54,17 @@ def _parser() -> argparse.ArgumentParser:
                      " (default: the whole built-in catalogue)")
     _reports(run)
     _extends(run)
-    run.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run at once")
+    run.add_argument("-j", "--jobs", type=int, default=1,
+                     help="scenarios run at once (default: 1)")
     run.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
-    run.add_argument("--timeout", type=float, help="time limit per scenario, in seconds"
-                     " (default: each scenario's client.timeout_s, 60 unless it says)")
+    run.add_argument("--timeout", type=_seconds, metavar="S",
+                     help="time limit of each scenario that sets no client.timeout_s of its"
+                     " own (default: 60); a scenario's own limit always applies")
     run.add_argument("--shard", metavar="I/N", help="run only share I of N of the scenarios,"
                      " balanced by expected duration (default: all); see harness merge")
     run.add_argument("--durations", metavar="REPORT", help="a JSON report of an earlier run,"
                      " whose durations balance the shards (default: estimated from the files)")
+    _gate(run)
 
     serve = commands.add_parser(
         "serve", help="serve one scenario on a fixed port for a long-running client",
@@ -75,10 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     _reports(serve)
     _extends(serve)
     serve.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
-    serve.add_argument("--timeout", type=float, default=300.0,
-                       help="give up after this many seconds")
-    serve.add_argument("--quiet", type=float, default=2.0, help="seconds without a connection"
-                       " after delivery that end the run")
+    serve.add_argument("--timeout", type=_seconds, default=300.0, metavar="S",
+                       help="give up after this long (default: 300)")
+    serve.add_argument("--quiet", type=_seconds, metavar="S",
+                       help="seconds without a connection, after delivery, that end the run"
+                       " (default: derived from the scenario: twice the longest gap its"
+                       " backoff, greylisting or rate window allows, at least 2)")
+    _gate(serve)
 
     merge = commands.add_parser(
         "merge", help="merge the JSON reports of shards into one run's reports",
@@ -88,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", metavar="REPORT",
                        help="the JSON report of each shard (harness run --shard I/N --json)")
     _reports(merge)
+    merge.add_argument("--accept-not-exercised", metavar="SCENARIO", action="append",
+                       default=[], help="as for harness run (repeatable)")
 
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
@@ -96,8 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
     demo = commands.add_parser("demo", help="run the catalogue against the bundled client")
-    demo.add_argument("-j", "--jobs", type=int, default=4, help="scenarios run at once")
+    demo.add_argument("-j", "--jobs", type=int, default=4,
+                      help="scenarios run at once (default: 4)")
     demo.add_argument("--seed", type=int, help="seed of every random choice (default: random)")
+    demo.add_argument("--toxiproxy", metavar="URL", default=os.environ.get("TOXIPROXY_URL"),
+                      help="a real Toxiproxy's API for the network scenarios (default:"
+                      " $TOXIPROXY_URL, else the embedded proxy)")
     demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
                       help="the HTML report to write (default: harness-demo.html)")
 
@@ -115,6 +127,27 @@ def _parser() -> argparse.ArgumentParser:
     toxiproxy.add_argument("--seed", type=int, default=None,
                            help="seed of the toxics' random choices (default: random)")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _gate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--toxiproxy", metavar="URL", default=os.environ.get("TOXIPROXY_URL"),
+                        help="a real Toxiproxy's API for the network scenarios (default:"
+                        " $TOXIPROXY_URL, else the embedded proxy)")
+    parser.add_argument("--accept-not-exercised", metavar="SCENARIO", action="append",
+                        default=[], help="a scenario (or 'all') whose being not exercised"
+                        " does not fail the run: for a client that cannot take part in it,"
+                        " e.g. one that sends to a single recipient (repeatable)")
 
 
 def _reports(parser: argparse.ArgumentParser) -> None:
@@ -187,18 +220,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
         from harness.examples.client import DEMO_COMMAND
 
         args.json = args.junit = args.timeout = None
-        args.scenarios = []
+        args.scenarios, args.accept_not_exercised = [], []
         return _run(args, list(DEMO_COMMAND))
     if args.command == "serve":
-        from harness.report.paths import check_report_paths
-        from harness.serve import serve_scenario
-
-        check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
-        return serve_scenario(
-            args.scenario, host=args.host, port=args.port, seed=args.seed,
-            timeout_s=args.timeout, quiet_s=args.quiet, json_path=args.json,
-            junit_path=args.junit, html_path=args.html,
-        )
+        return _serve(args)
     if args.command == "scorecard":
         from harness.scorecard_cli import scorecard_command
 
@@ -225,62 +250,71 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
 def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.batch import resolve, run_batch
-    from harness.report import ConsoleReporter, write_json
-    from harness.report.paths import check_report_paths
+    from harness.gate import conclude
+    from harness.interrupt import Interruption
+    from harness.report import ConsoleReporter
     from harness.shard import share
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
         raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
-    check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
+    _check_report_paths(args)
     scenarios, shard = share(resolve(args.scenarios), args.shard, args.durations)
     console = ConsoleReporter(len(scenarios))
     calibration = calibrate()
-    console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms")
-    results = run_batch(scenarios, command, jobs=args.jobs, seed=args.seed,
-                        timeout_s=args.timeout, calibration=calibration,
-                        on_result=console.finished)
-    console.summary(results)
-    return _write_reports(args, results, args.seed, command,
-                          json=lambda path: write_json(path, results, args.seed, shard))
-
-
-def _write_reports(args: argparse.Namespace, results: Sequence[RunResult],
-                   seed: int | None, command: Sequence[str] | None = None, *,
-                   json: Callable[[str], None]) -> int:
-    """Every report asked for, each written even if another fails; the run's exit code,
-    or 3 when a report could not be written."""
-    from harness.report import write_html, write_junit
-    from harness.report.paths import EXIT_REPORT_FAILED, write_reports
-
-    unwritten = write_reports([
-        ("--json", args.json, json),
-        ("--junit", args.junit, lambda path: write_junit(path, results)),
-        ("--html", args.html, lambda path: write_html(path, results, seed, command)),
-    ])
-    for problem in unwritten:
-        print(f"harness: error: {problem}", file=sys.stderr)
-    if args.html and not any(problem.startswith("--html ") for problem in unwritten):
-        print(f"HTML report: {args.html}")
-    return EXIT_REPORT_FAILED if unwritten else _exit_code(results)
-
-
-def _exit_code(results: Sequence[RunResult]) -> int:
-    """The exit code of a run, or of the shards of one merged."""
-    return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
+    console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms", _backend(args))
+    interruption = Interruption()
+    with interruption.catching():
+        results = run_batch(scenarios, command, jobs=args.jobs, seed=args.seed,
+                            timeout_s=args.timeout, calibration=calibration,
+                            toxiproxy_url=args.toxiproxy, stop=interruption.stop,
+                            on_result=console.finished)
+    return conclude(results, console, seed=args.seed, shard=shard, command=command,
+                    json_path=args.json, junit_path=args.junit, html_path=args.html,
+                    accept_not_exercised=args.accept_not_exercised,
+                    interrupted_by=interruption.signal)
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from harness.gate import conclude
     from harness.merge import merge_files
     from harness.report import ConsoleReporter
-    from harness.report.json_report import write_document
+
+    _check_report_paths(args)
+    merged = merge_files(args.reports)
+    return conclude(merged.results, ConsoleReporter(len(merged.results)),
+                    seed=merged.document["seed"], document=merged.document,
+                    json_path=args.json, junit_path=args.junit, html_path=args.html,
+                    accept_not_exercised=args.accept_not_exercised)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from harness.interrupt import Interruption
+    from harness.serve import serve_scenario
+
+    _check_report_paths(args)
+    interruption = Interruption()
+    with interruption.catching():
+        return serve_scenario(
+            args.scenario, host=args.host, port=args.port, seed=args.seed,
+            timeout_s=args.timeout, quiet_s=args.quiet, toxiproxy_url=args.toxiproxy,
+            json_path=args.json, junit_path=args.junit, html_path=args.html,
+            accept_not_exercised=args.accept_not_exercised, interruption=interruption)
+
+
+def _check_report_paths(args: argparse.Namespace) -> None:
+    """A report that could not be written is a usage error before anything runs."""
     from harness.report.paths import check_report_paths
 
-    check_report_paths({"--json": args.json, "--junit": args.junit, "--html": args.html})
-    merged = merge_files(args.reports)
-    ConsoleReporter(len(merged.results)).summary(merged.results)
-    return _write_reports(args, merged.results, merged.document["seed"],
-                          json=lambda path: write_document(path, merged.document))
+    check_report_paths({"--json": args.json, "--junit": getattr(args, "junit", None),
+                        "--html": args.html})
+
+
+def _backend(args: argparse.Namespace) -> str:
+    if not args.toxiproxy:
+        return "embedded chaos proxy"
+    source = " (from TOXIPROXY_URL)" if args.toxiproxy == os.environ.get("TOXIPROXY_URL") else ""
+    return f"Toxiproxy at {args.toxiproxy}{source}"
 
 
 def _list() -> int:

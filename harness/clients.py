@@ -27,7 +27,8 @@ from typing import IO, Literal, Protocol
 from harness.errors import ClientError
 
 TLSMode = Literal["none", "starttls", "implicit"]
-PLACEHOLDERS = ("host", "port", "cafile", "tls")
+PLACEHOLDERS = ("host", "port", "cafile", "tls", "messages", "client", "user", "password")
+"""What a client command may say in braces (``{{`` and ``}}`` are literal braces)."""
 _PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")
 
 
@@ -39,10 +40,18 @@ class Target:
     port: int
     tls: TLSMode = "none"
     cafile: str | None = None
+    messages: int = 1
+    """How many messages the scenario asks each client instance to send."""
+    client: int = 0
+    """Which instance this is, from 0, when the scenario starts several at once."""
+    user: str = ""
+    password: str = ""
+    """An account the server accepts, when the scenario offers AUTH (empty otherwise)."""
 
     def values(self) -> dict[str, str]:
         return {"host": self.host, "port": str(self.port), "tls": self.tls,
-                "cafile": self.cafile or ""}
+                "cafile": self.cafile or "", "messages": str(self.messages),
+                "client": str(self.client), "user": self.user, "password": self.password}
 
     def environment(self) -> dict[str, str]:
         return {
@@ -50,6 +59,10 @@ class Target:
             "HARNESS_SMTP_PORT": str(self.port),
             "HARNESS_SMTP_TLS": self.tls,
             "HARNESS_CAFILE": self.cafile or "",
+            "HARNESS_SMTP_MESSAGES": str(self.messages),
+            "HARNESS_CLIENT_INDEX": str(self.client),
+            "HARNESS_SMTP_USER": self.user,
+            "HARNESS_SMTP_PASSWORD": self.password,
         }
 
 
@@ -292,6 +305,10 @@ class CallableClient:
     def __init__(self, function: Callable[[Target], object], name: str | None = None) -> None:
         self.function = function
         self.name: str = name or str(getattr(function, "__qualname__", repr(function)))
+        self.error: BaseException | None = None
+        """What the last run raised (the client's way to give up), if anything."""
+        self.thread: threading.Thread | None = None
+        """The last run's thread: still alive when it passed its time limit."""
 
     def describe(self) -> str:
         return self.name
@@ -309,13 +326,14 @@ class CallableClient:
 
         started = time.monotonic()
         thread = threading.Thread(target=call, name=f"client {self.name}", daemon=True)
+        self.thread, self.error = thread, None
         thread.start()
         thread.join(timeout_s)
         duration = time.monotonic() - started
         if not outcome:
             return ClientResult(None, duration, timed_out=True,
                                 error=f"still running after the {timeout_s:g}s time limit")
-        error = outcome[0]
+        error = self.error = outcome[0]
         if error is None:
             return ClientResult(0, duration)
         return ClientResult(None, duration, error=f"{type(error).__name__}: {error}")

@@ -19,35 +19,28 @@ share nothing, so parallel test workers each start their own.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness.chaos import ChaosProxy, Toxic
-from harness.chaos.backend import ToxiproxyBackend
+from harness.chaos import ChaosProxy
 from harness.chaos.proxy import join_address
-from harness.clients import Target
 from harness.errors import HarnessError
 from harness.faults import Fault, FaultPlan
 from harness.model import Scenario, load_scenario
 from harness.plan import ExpectationBuilder, Plan
-from harness.run import apply_down, trusted_cafile
+from harness.run import SETTLE_S, Run
 from harness.smtp.server import FakeSMTPServer
-from harness.timeline import Recorder, StoredMessage, Timeline
-from harness.verdicts import Calibration, Expectations, Result, Verdict, calibrate, judge
+from harness.verdicts import Calibration, Expectations, calibrate
+
+__all__ = ["Engine", "Run", "RunSpec"]
 
 RunSpec = Scenario | Plan | FaultPlan | str | Path | Iterable[Fault]
 """What a run can be made of: a scenario, a plan, faults, a built-in name or a file."""
-
-SETTLE_S = 5.0
-"""How long a run waits, once the client is done, for its connections to end."""
 
 
 class Engine:
@@ -197,250 +190,38 @@ class Engine:
 
     def run(self, spec: RunSpec, *, seed: int | None = None,
             expect: Expectations | ExpectationBuilder | None = None) -> Run:
-        """A run of ``spec``, to use as a context manager around the client.
+        """A run of ``spec`` on this engine's warm servers, to use as a context manager
+        around the client.
 
         ``expect`` replaces the scenario's (or plan's) expectations; ``run.expect`` adds
         to them inside the block.
         """
-        return Run(self, _as_scenario_or_plan(self, spec), seed=seed, expect=expect)
-
-
-def _as_scenario_or_plan(engine: Engine, spec: RunSpec) -> Scenario | Plan:
-    if isinstance(spec, (Scenario, Plan)):
-        return spec
-    if isinstance(spec, (str, Path)):
-        return engine.scenario(spec)
-    if isinstance(spec, FaultPlan):
-        return Plan(spec.faults)
-    try:
-        return Plan(spec)
-    except TypeError:
-        raise HarnessError(
-            f"cannot run {spec!r}: give a scenario, a Plan, faults, a built-in name or a file"
-        ) from None
-
-
-class Run:
-    """One run on a shared engine: where the client connects, and what happened.
-
-    Use it as a context manager (``with`` or ``async with``) around the client. Inside,
-    :attr:`host`, :attr:`port` (and :attr:`target` for TLS details) say where to send,
-    and :attr:`expect` adds expectations; after the block :attr:`verdict` judges the
-    timeline against them.
-    """
-
-    def __init__(self, engine: Engine, spec: Scenario | Plan, *, seed: int | None,
-                 expect: Expectations | ExpectationBuilder | None) -> None:
-        self.engine = engine
-        self.spec = spec
-        self.name = spec.name
-        self.scenario: Scenario | None = spec if isinstance(spec, Scenario) else None
+        scenario, plan_expect = _as_scenario(self, spec)
         if expect is None:
-            base = spec.expectations() if isinstance(spec, Scenario) else spec.expect.build()
-        else:
-            base = expect.build() if isinstance(expect, ExpectationBuilder) else expect
-        self.expect = ExpectationBuilder(base)
-        chosen = seed if seed is not None else (
-            spec.seed if isinstance(spec, Scenario) and spec.seed is not None else engine.seed)
-        self.plan: FaultPlan = spec.fault_plan(seed=chosen)
-        self.seed = self.plan.seed
-        self.server: FakeSMTPServer | None = None
-        self.target: Target | None = None
-        self._verdict: Verdict | None = None
-        self._timeline: Timeline | None = None
-        self._stack = contextlib.ExitStack()
-        self._started_ns = 0
-        self._client_exit: int | None = None
-        self._hung_after_s: float | None = None
-        self.client_error: BaseException | None = None
-        self._proxy: ChaosProxy | None = None
-        self._client_thread: threading.Thread | None = None
+            expect = plan_expect
+        chosen = seed if seed is not None else None if scenario.seed is not None else self.seed
+        return Run(
+            scenario, seed=chosen, engine=self,
+            expect=expect.build() if isinstance(expect, ExpectationBuilder) else expect,
+            calibration=lambda: self.calibration, settle_s=self.settle_s,
+            time_limit_s=self.client_timeout_s, time_limit_from="engine",
+        )
 
-    def __repr__(self) -> str:
-        state = "judged" if self._verdict else "running" if self.target else "not started"
-        return f"<Run {self.name} seed={self.seed} {state}>"
 
-    # -- where to send ------------------------------------------------------------------
-
-    @property
-    def host(self) -> str:
-        return self._target().host
-
-    @property
-    def port(self) -> int:
-        return self._target().port
-
-    @property
-    def tls(self) -> str:
-        return self._target().tls
-
-    @property
-    def cafile(self) -> str | None:
-        """The CA file that verifies every certificate of the catalogue (None without TLS)."""
-        return self._target().cafile
-
-    def _target(self) -> Target:
-        if self.target is None:
-            raise HarnessError("the run has not started: use it as `with engine.run(...) as run`")
-        return self.target
-
-    # -- what happened ------------------------------------------------------------------
-
-    @property
-    def timeline(self) -> Timeline:
-        if self._timeline is not None:
-            return self._timeline
-        if self.server is None:
-            raise HarnessError("the run has not started: no timeline yet")
-        return self.server.timeline
-
-    @property
-    def messages(self) -> tuple[StoredMessage, ...]:
-        return self.timeline.messages
-
-    @property
-    def verdict(self) -> Verdict:
-        """Every expectation judged against the timeline (after the ``with`` block)."""
-        if self._verdict is None:
-            raise HarnessError("the verdict is known once the `with` block of the run ends")
-        return self._verdict
-
-    @property
-    def judged(self) -> bool:
-        return self._verdict is not None
-
-    @property
-    def recorder(self) -> Recorder:
-        """What the run writes into: ``run.recorder.wait_for(...)`` waits without sleeping."""
-        if self.server is None:
-            raise HarnessError("the run has not started: no recorder yet")
-        return self.server.recorder
-
-    def transcript(self) -> str:
-        return self.timeline.transcript()
-
-    def call(self, client: Callable[[Target], object], *,
-             time_limit_s: float | None = None) -> bool:
-        """Run ``client(run.target)`` on a thread of its own; True if it returned (or
-        raised) within ``time_limit_s`` (default: the engine's ``client_timeout_s``).
-
-        An exception is the client's way to give up, not an error of the run: it is kept
-        in :attr:`client_error`. A client still running at the limit hangs somewhere (a
-        command without a timeout, retries without a bound): the verdict gets a failed
-        ``finishes-in-time`` (RFC 5321 §4.5.3.2). A thread cannot be killed; it is a
-        daemon, and the next run's reset closes the connection it waits on.
-        """
-        target = self._target()
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                client(target)
-            except BaseException as error:  # the client's failure is data, not ours
-                self.client_error = error
-            finally:
-                done.set()
-
-        thread = threading.Thread(target=run, name=f"client of {self.name}", daemon=True)
-        self._client_thread = thread
-        thread.start()
-        limit = self.engine.client_timeout_s if time_limit_s is None else time_limit_s
-        finished = done.wait(limit)
-        if not finished:
-            self._hung_after_s = limit
-        return finished
-
-    def client_exited(self, code: int | None) -> None:
-        """Tell the run how a client process ended, for the ``client-exit`` expectation."""
-        self._client_exit = code
-
-    # -- lifecycle ----------------------------------------------------------------------
-
-    def start(self) -> Run:
-        spec, engine = self.spec, self.engine
-        options = spec.server.options() if isinstance(spec, Scenario) else spec.server_options()
-        server = engine.prepare(self.plan, **options)
-        self.server = server
-        reach = (server.host, server.port)
-        toxics, down = self._network()
-        if toxics or down is not None:
-            reach = self._start_proxy(server, toxics, down)
-        tls = options.get("tls", "none")
-        self.target = Target(*reach, tls=tls, cafile=trusted_cafile(tls))
-        self._started_ns = time.monotonic_ns()
-        return self
-
-    def _network(self) -> tuple[list[Toxic], Any]:
-        spec = self.spec
-        if isinstance(spec, Scenario):
-            return [Toxic.from_json(t.to_json()) for t in spec.toxics()], spec.down()
-        return list(spec.toxics()), None
-
-    def _start_proxy(self, server: FakeSMTPServer, toxics: list[Toxic],
-                     down: Any) -> tuple[str, int]:
-        engine = self.engine
-        if engine.toxiproxy_url:
-            backend = ToxiproxyBackend(engine.toxiproxy_url, (server.host, server.port), toxics,
-                                       recorder=server.recorder)
-            backend.start()
-            self._stack.callback(backend.stop)
-            return backend.host, backend.port
-        proxy = engine.proxy(server)
-        self._proxy = proxy
-        proxy.reset()
-        proxy.seed = self.seed
-        for toxic in toxics:
-            proxy.add_toxic(toxic)
-        apply_down(proxy, down, self._stack)
-        return proxy.host, proxy.port
-
-    def finish(self) -> Verdict:
-        """Wait (bounded) for the client's connections to end, then judge."""
-        if self._verdict is not None:
-            return self._verdict
-        server = self.server
-        if server is None:
-            raise HarnessError("the run was never started")
-        if self._hung_after_s is None:  # a hung client keeps its connection: no wait
-            with contextlib.suppress(TimeoutError):
-                server.recorder.wait_for(
-                    lambda t: all(a.end_ns is not None for a in t.attempts),
-                    self.engine.settle_s)
-            if self._proxy is not None:
-                with contextlib.suppress(TimeoutError):
-                    self._proxy.wait_connections(0, timeout=self.engine.settle_s)
-        self._stack.close()
-        timeline = server.recorder.timeline()
-        duration = (time.monotonic_ns() - self._started_ns) / 1e9
-        spec = self.expect.build()
-        needs_timing = spec.backoff is not None or spec.gives_up_within_s is not None
-        calibration = self.engine.calibration if needs_timing else Calibration.assumed()
-        self._timeline = timeline
-        verdict = judge(timeline, spec, client_exit=self._client_exit,
-                        calibration=calibration, duration_s=duration, seed=self.seed)
-        if self._hung_after_s is not None:
-            self.engine.retire(server, self._client_thread)
-            verdict = dataclasses.replace(verdict, results=(*verdict.results, Result(
-                "finishes-in-time", "violation", "failed",
-                f"The client was still running {self._hung_after_s:g}s after it started: a"
-                " command without a timeout, or retries without a bound; give every command"
-                " a timeout and bound the retries (RFC 5321 §4.5.3.2).",
-                {"time_limit_s": self._hung_after_s},
-            )))
-        self._verdict = verdict
-        return verdict
-
-    def __enter__(self) -> Run:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.finish()
-
-    async def __aenter__(self) -> Run:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await asyncio.to_thread(self.finish)
-
+def _as_scenario(engine: Engine, spec: RunSpec) -> tuple[Scenario, Expectations | None]:
+    """Every run is of a scenario: a plan (or bare faults) compiles to one. A plan's
+    expectations come back separately: they may hold what a scenario file cannot."""
+    if isinstance(spec, Scenario):
+        return spec, None
+    if isinstance(spec, (str, Path)):
+        return engine.scenario(spec), None
+    if isinstance(spec, FaultPlan):
+        spec = Plan(spec.faults)
+    elif not isinstance(spec, Plan):
+        try:
+            spec = Plan(spec)
+        except TypeError:
+            raise HarnessError(
+                f"cannot run {spec!r}: give a scenario, a Plan, faults, a built-in name or a file"
+            ) from None
+    return spec.to_scenario(spec.name), spec.expect.build()

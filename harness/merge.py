@@ -19,8 +19,8 @@ from typing import Any
 from harness.clients import ClientResult, Target
 from harness.errors import ClientError
 from harness.model import Scenario
+from harness.outcome import RunResult
 from harness.report.json_report import report_document
-from harness.run import RunResult
 from harness.timeline import Attempt, Event, StoredMessage, Timeline
 from harness.verdicts import Calibration, FittedPolicy, Result, Verdict
 
@@ -118,6 +118,10 @@ def result_from_dict(data: Mapping[str, Any]) -> RunResult:
                             client["stdout"], client["stderr"], client["error"]),
         target=Target(data["target"]["host"], data["target"]["port"], data["target"]["tls"]),
         duration_s=data["duration_s"],
+        why=tuple(data.get("why_not_exercised", ())),
+        interrupted=data.get("outcome") == "interrupted",
+        time_limit_s=data.get("time_limit_s"),
+        time_limit_from=data.get("time_limit_from", "scenario"),
     )
 
 

@@ -317,15 +317,17 @@ def smtp_scenario(
     check = marker.kwargs.get("check_verdict", True) if marker is not None else True
     if not check or request.node.stash.get(_CALL_FAILED, False):
         return
-    failed = [run for run in runner.runs if run.judged and not run.verdict.passed]
+    failed = [run for run in runner.runs if run.judged and not run.result.passed]
     if failed:
         pytest.fail("\n\n".join(_failure(run) for run in failed),
                     pytrace=False)
 
 
 def _failure(run: Run) -> str:
-    lines = [f"smtp-fault-harness: scenario {run.name!r} failed (seed {run.seed};"
+    outcome = run.result.outcome.replace("-", " ")
+    lines = [f"smtp-fault-harness: scenario {run.name!r} {outcome} (seed {run.seed};"
              f" rerun with {SEED_OPTION}={run.seed})"]
+    lines += [f"  not exercised: {why}" for why in run.result.why]
     lines += [f"  {r.level} {r.name}: {r.detail}" for r in run.verdict.failures]
     lines.append("The transcript and the whole verdict are in the report sections below;"
                  f" opt out with @pytest.mark.{HARNESS_MARKER}(check_verdict=False).")

@@ -3,6 +3,9 @@
 It retries transient failures (4yz replies, dropped connections, timeouts) with
 exponential backoff and full jitter, gives up on permanent failures (5yz) at once,
 uses a timeout on every command, and never treats an unconfirmed DATA as delivered.
+It sends as many messages as asked (``--messages``, or HARNESS_SMTP_MESSAGES), each
+distinct, each with its own retries; ``--client-index`` (HARNESS_CLIENT_INDEX) tells one
+instance of a fleet from another; HARNESS_SMTP_RCPT (comma-separated) sets recipients.
 
     python -m harness.examples.client --host 127.0.0.1 --port 2525
 """
@@ -10,6 +13,7 @@ uses a timeout on every command, and never treats an unconfirmed DATA as deliver
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import smtplib
 import ssl
@@ -22,7 +26,8 @@ from email.message import EmailMessage
 
 DEMO_COMMAND = (
     sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port", "{port}",
-    "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "3",
+    "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "3", "--messages", "{messages}",
+    "--client-index", "{client}", "--user", "{user}", "--password", "{password}",
 )
 """How ``harness demo`` runs this client: every placeholder filled in by the harness."""
 
@@ -42,19 +47,23 @@ class PermanentFailure(Exception):
     """The server said no for good (5yz): retrying would not help."""
 
 
-def build_message(sender: str, recipients: Sequence[str]) -> EmailMessage:
+def build_message(sender: str, recipients: Sequence[str], label: str = "") -> EmailMessage:
+    """A message with its own Message-ID and, for a workload, its own subject and body:
+    two messages of one run never look like copies of each other."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Subject"] = "smtp-fault-harness example"
+    message["Subject"] = f"smtp-fault-harness example{f' ({label})' if label else ''}"
     message["Message-ID"] = f"<{uuid.uuid4()}@harness.example>"
-    message.set_content("Sent by the bundled example client.\n")
+    message.set_content(f"Sent by the bundled example client{f': {label}' if label else ''}.\n")
     return message
 
 
 def send_once(
-    host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None
+    host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None,
+    login: tuple[str, str] | None = None,
 ) -> None:
+    """One attempt: connect, greet, TLS as configured, log in (only over TLS), send."""
     context = ssl.create_default_context(cafile=cafile or None)
     smtp = (
         smtplib.SMTP_SSL(host, port, timeout=policy.timeout_s, context=context)
@@ -66,6 +75,10 @@ def send_once(
         if tls == "starttls":
             start_tls(smtp, context)
             greet(smtp)
+        if login is not None:
+            if tls == "none":
+                raise PermanentFailure("not sending credentials in clear: no TLS configured")
+            smtp.login(*login)
         smtp.send_message(message)
     except BaseException:
         smtp.close()
@@ -113,6 +126,7 @@ def send_with_retries(
     cafile: str | None = None,
     rng: random.Random | None = None,
     log: bool = False,
+    login: tuple[str, str] | None = None,
 ) -> int:
     """Deliver ``message``; returns the number of attempts it took.
 
@@ -122,7 +136,7 @@ def send_with_retries(
     rng = rng or random.Random()
     for attempt in range(1, policy.max_attempts + 1):
         try:
-            send_once(host, port, message, policy, tls, cafile)
+            send_once(host, port, message, policy, tls, cafile, login)
             return attempt
         except smtplib.SMTPResponseException as error:
             if error.smtp_code // 100 == 5:
@@ -158,14 +172,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--to", dest="recipients", action="append")
     parser.add_argument("--timeout", type=float, default=Policy.timeout_s)
     parser.add_argument("--max-attempts", type=int, default=Policy.max_attempts)
+    parser.add_argument("--messages", type=int,
+                        default=int(os.environ.get("HARNESS_SMTP_MESSAGES") or 1))
+    parser.add_argument("--client-index", type=int,
+                        default=int(os.environ.get("HARNESS_CLIENT_INDEX") or 0))
+    parser.add_argument("--user", default=os.environ.get("HARNESS_SMTP_USER", ""),
+                        help="log in (after STARTTLS, never before) when given")
+    parser.add_argument("--password", default=os.environ.get("HARNESS_SMTP_PASSWORD", ""))
     args = parser.parse_args(argv)
     policy = Policy(timeout_s=args.timeout, max_attempts=args.max_attempts)
-    recipients = args.recipients or ["rcpt@harness.example"]
+    listed = [r for r in os.environ.get("HARNESS_SMTP_RCPT", "").split(",") if r.strip()]
+    recipients = args.recipients or listed or ["rcpt@harness.example"]
+    status = 0
+    for number in range(1, args.messages + 1):
+        label = (f"message {number} of {args.messages}, client {args.client_index}"
+                 if args.messages > 1 or args.client_index else "")
+        status = max(status, _deliver(args, policy, build_message(args.sender, recipients, label)))
+    return status
+
+
+def _deliver(args: argparse.Namespace, policy: Policy, message: EmailMessage) -> int:
+    """Send one message with retries; 0 delivered, 2 refused for good, 1 gave up."""
     try:
-        attempts = send_with_retries(
-            args.host, args.port, build_message(args.sender, recipients), policy,
-            tls=args.tls, cafile=args.cafile, log=True,
-        )
+        attempts = send_with_retries(args.host, args.port, message, policy, tls=args.tls,
+                                     cafile=args.cafile, log=True,
+                                     login=(args.user, args.password) if args.user else None)
     except PermanentFailure as error:
         print(f"permanent failure, not retrying: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.chaos.toxic import Toxic
+from harness.clients import PLACEHOLDERS
 from harness.faults import Fault, FaultPlan
 from harness.model import load
 from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
@@ -51,8 +52,6 @@ AuthMechanism = Literal["PLAIN", "LOGIN"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 """A scenario name: safe in file names, test ids and JUnit reports."""
 
-PLACEHOLDERS = ("host", "port", "cafile", "tls")
-"""What ``client.command`` may say in braces; ``{{`` and ``}}`` are literal braces."""
 
 
 class Extensions(Strict):
@@ -222,6 +221,16 @@ class Scenario(Strict):
     )
     network: tuple[NetworkItem, ...] = Field(
         default=(), description="Toxics of the chaos proxy, with Toxiproxy's names and units."
+    )
+    messages: int = Field(
+        default=1, ge=1, le=10_000, strict=True,
+        description="How many distinct messages each client instance is asked to send"
+        " ({messages}, HARNESS_SMTP_MESSAGES); each must be delivered as expected.",
+    )
+    clients: int = Field(
+        default=1, ge=1, le=100, strict=True,
+        description="How many instances of the client start at once, each told its index"
+        " ({client}, HARNESS_CLIENT_INDEX, from 0): a fleet, a herd, a pool.",
     )
     client: ClientSetup = ClientSetup()
     expect: Expect = Expect()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.run import RunResult
+from harness.outcome import RunResult, counts
 from harness.version import __version__
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -23,6 +23,8 @@ REPORT_SCHEMA: dict[str, Any] = {
     "properties": {
         "harness_version": {"type": "string"},
         "passed": {"type": "boolean", "description": "every scenario passed"},
+        "outcomes": {"type": "object", "description": "how many scenarios ended each way",
+                     "additionalProperties": {"type": "integer"}},
         "seed": {"type": ["integer", "null"], "description": "the --seed given, if any"},
         "shard": {
             "type": "object",
@@ -38,14 +40,23 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["scenario", "passed", "seed", "attempts", "messages",
-                             "expectations", "client"],
+                "required": ["scenario", "outcome", "passed", "seed", "attempts",
+                             "messages", "expectations", "client"],
                 "properties": {
                     "scenario": {"type": "string"},
                     "about": {"type": "string"},
                     "definition": {"type": "object",
                                    "description": "the scenario as run, as a scenario file"},
-                    "passed": {"type": "boolean"},
+                    "outcome": {"enum": ["passed", "failed", "not-exercised", "interrupted"],
+                                "description": "passed only when exercised and every check"
+                                " held"},
+                    "passed": {"type": "boolean", "description": "outcome is passed"},
+                    "why_not_exercised": {"type": "array", "items": {"type": "string"},
+                                          "description": "what happened instead (empty"
+                                          " unless not exercised or interrupted)"},
+                    "time_limit_s": _NUMBER_OR_NULL,
+                    "time_limit_from": {"type": "string",
+                                        "description": "scenario, --timeout, default..."},
                     "seed": {"type": "integer", "description": "replays this run's faults"},
                     "duration_s": {"type": "number"},
                     "client": {
@@ -122,6 +133,8 @@ def report_document(scenarios: Sequence[Mapping[str, Any]], seed: int | None,
     return {
         "harness_version": __version__,
         "passed": all(s["passed"] for s in scenarios),
+        "outcomes": counts(s.get("outcome", "passed" if s["passed"] else "failed")
+                           for s in scenarios),
         "seed": seed,
         **({"shard": dict(shard)} if shard is not None else {}),
         "scenarios": list(scenarios),

@@ -671,7 +671,7 @@ class FaultySMTP(SMTP):
         waiter: asyncio.Future[None] = loop.create_future()
         raw = self.transport
         assert raw is not None
-        self._tls_protocol = sslproto.SSLProtocol(
+        self._tls_protocol = _FirstBytesSSLProtocol(
             loop, self, self._host.contexts.get(name), waiter, server_side=True
         )
         self._original_transport = raw
@@ -686,7 +686,7 @@ class FaultySMTP(SMTP):
                 # in the middle of the handshake
                 raise ConnectionResetError("the client closed during the handshake")
         except (OSError, EOFError) as error:
-            facts = handshake_failure(error)
+            facts = handshake_failure(error, self._tls_protocol.first_bytes)
             self._host.recorder.record(
                 self.attempt, "tls", f"handshake failed: {facts['outcome']} ({facts['error']})",
                 event="handshake", ok=False, certificate=name, **facts,
@@ -709,3 +709,26 @@ class FaultySMTP(SMTP):
             event="handshake", ok=True, certificate=self._host.tls.certificate_for(self.attempt),
             version=version, cipher=cipher,
         )
+
+
+class _FirstBytesSSLProtocol(sslproto.SSLProtocol):
+    """asyncio's TLS layer, keeping the first bytes the client sent into the handshake:
+    a ClientHello starts with 0x16, a plaintext client on the implicit-TLS port sends
+    ``EHLO`` (or nothing at all), and a verdict must tell them apart."""
+
+    first_bytes = b""
+
+    def _keep(self, chunk: bytes) -> None:
+        if len(self.first_bytes) < _FIRST_BYTES:
+            self.first_bytes += chunk[: _FIRST_BYTES - len(self.first_bytes)]
+
+    def buffer_updated(self, nbytes: int) -> None:  # Python >= 3.11
+        self._keep(bytes(getattr(self, "_ssl_buffer_view")[:nbytes]))  # noqa: B009
+        getattr(super(), "buffer_updated")(nbytes)  # noqa: B009 (3.10's stubs lack it)
+
+    def data_received(self, data: bytes) -> None:  # Python 3.10
+        self._keep(data)
+        super().data_received(data)
+
+
+_FIRST_BYTES = 32

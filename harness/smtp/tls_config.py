@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from harness.attempts import Attempts
 from harness.errors import InvalidFaultPlan
+from harness.timeline import printable
 from harness.tls import certificate, names
 
 TLSMode = Literal["none", "starttls", "implicit"]
@@ -83,15 +84,21 @@ class ContextCache:
             return self._contexts[name]
 
 
-def handshake_failure(error: BaseException) -> dict[str, Any]:
+def handshake_failure(error: BaseException, first_bytes: bytes = b"\x16") -> dict[str, Any]:
     """What a failed server-side handshake says about the client.
 
-    ``outcome`` is ``client-rejected-certificate`` when the client sent a certificate
-    alert, ``version-mismatch`` when no protocol or cipher was shared, ``client-closed``
-    when it hung up without an alert, ``error`` otherwise.
+    ``outcome`` is ``plaintext`` when what the client sent was not a TLS record (a
+    ClientHello starts with 0x16), ``client-rejected-certificate`` when it sent a
+    certificate alert, ``version-mismatch`` when no protocol or cipher was shared,
+    ``client-closed`` when it hung up without an alert, ``error`` otherwise.
+    ``client_hello`` is False when no ClientHello arrived at all; ``first_bytes`` shows
+    what came instead.
     """
     reason = str(getattr(error, "reason", "") or "")
-    if reason in _CERTIFICATE_ALERTS:
+    client_hello = first_bytes[:1] == b"\x16"
+    if first_bytes and not client_hello:
+        outcome = "plaintext"
+    elif reason in _CERTIFICATE_ALERTS:
         outcome = "client-rejected-certificate"
     elif reason in _VERSION_REASONS:
         outcome = "version-mismatch"
@@ -103,4 +110,6 @@ def handshake_failure(error: BaseException) -> dict[str, Any]:
         "outcome": outcome,
         "alert": reason if "ALERT" in reason else None,
         "error": f"{type(error).__name__}: {reason or error}",
+        "client_hello": client_hello,
+        "first_bytes": "" if client_hello else printable(first_bytes),
     }

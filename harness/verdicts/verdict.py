@@ -18,6 +18,7 @@ from harness.verdicts.pipelining import no_pipelining_after_starttls
 from harness.verdicts.reset import resets_backoff
 from harness.verdicts.result import Result, Status
 from harness.verdicts.spec import Expectations
+from harness.verdicts.workload import every_message
 
 __all__ = ["Result", "Status", "Verdict", "judge"]
 
@@ -85,6 +86,8 @@ def judge(
     duration_s: float | None = None,
     seed: int | None = None,
     clients: int = 1,
+    client_stopped: bool = False,
+    messages: int = 1,
 ) -> Verdict:
     """Check every expectation that is set against ``timeline``.
 
@@ -92,13 +95,18 @@ def judge(
     timer noise measured at the start of the run (a conservative assumption otherwise);
     ``duration_s`` how long the run was observed, from the timeline's origin, which ends
     an attempt still open for ``gives-up-within``; ``clients`` how many instances of
-    the client the run started (``herd-disperses``, ``attempt-budget``).
+    the client the run started (``herd-disperses``, ``attempt-budget``); ``client_stopped``
+    says the harness stopped the client at its time limit, so it never gave up by itself;
+    ``messages`` is how many distinct messages the scenario asked for (every one is
+    judged when more than one).
     """
     cal = calibration or Calibration.assumed()
     e = expectations
     results: list[Result] = []
     if e.delivered is not None:
         results.append(checks.delivered(timeline, e.delivered))
+        if messages > 1:
+            results.append(every_message(timeline, e.delivered, messages))
     if (risk := checks.duplicate_risk(timeline)) is not None:
         results.append(risk)
     if e.attempts is not None:
@@ -113,7 +121,8 @@ def judge(
     if e.closes_after_421:
         results.append(checks.closes_after_421(timeline))
     if e.gives_up_within_s is not None:
-        results.append(checks.gives_up_within(timeline, e.gives_up_within_s, cal, duration_s))
+        results.append(_stopped_by_harness(e.gives_up_within_s) if client_stopped
+                       else checks.gives_up_within(timeline, e.gives_up_within_s, cal, duration_s))
     if e.client_exit is not None:
         results.append(checks.client_exit(e.client_exit, client_exit, timeline))
     if e.refuses_bad_certificate:
@@ -147,6 +156,18 @@ def _fleet(timeline: Timeline, e: Expectations, cal: Calibration, clients: int) 
     if e.attempt_budget is not None:
         results.append(attempt_budget(timeline, e.attempt_budget, clients=clients))
     return results
+
+
+def _stopped_by_harness(limit_s: float) -> Result:
+    """A client the harness had to stop never gave up by itself: its last close was the
+    harness's doing, not a decision the check could credit."""
+    return Result(
+        "gives-up-within", "violation", "failed",
+        "The client never gave up by itself: it was still running at the run's time limit"
+        f" and the harness stopped it. It must stop retrying within {limit_s:g} s and"
+        " report the failure (RFC 5321 §4.5.4.1).",
+        {"limit_s": limit_s, "stopped_by_harness": True},
+    )
 
 
 def _relax(result: Result, relax: frozenset[str]) -> Result:

@@ -20,8 +20,11 @@ def test_every_builtin_scenario_passes_against_the_bundled_client(tmp_path: Path
     code = main(["run", "-j", "8", "--json", str(report), "--", *DEMO_COMMAND])
     scenarios = json.loads(report.read_text())["scenarios"]
     failed = {s["scenario"]: [e["detail"] for e in s["expectations"] if e["status"] == "failed"]
-              for s in scenarios if not s["passed"]}
+              for s in scenarios if s["outcome"] == "failed"}
     assert failed == {}
+    not_exercised = {s["scenario"]: s["why_not_exercised"] for s in scenarios
+                     if s["outcome"] == "not-exercised"}
+    assert not_exercised == {}
     assert code == 0
     assert sorted(s["scenario"] for s in scenarios) == builtin_names()
     assert len(scenarios) >= 60

@@ -85,7 +85,7 @@ def test_client_past_the_time_limit_is_stopped_and_judged(
                  *hangs]) == 1
     client = json.loads(report.read_text())["scenarios"][0]["client"]
     assert client["timed_out"] is True and client["exit_code"] is None
-    assert "client timed out" in capsys.readouterr().out
+    assert "client stopped at limit" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

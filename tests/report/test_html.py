@@ -11,9 +11,9 @@ from pathlib import Path
 
 from harness.clients import ClientResult, Target
 from harness.model import Scenario
+from harness.outcome import RunResult
 from harness.report import write_html
 from harness.report.html import OPEN_ALL_UP_TO, html_report
-from harness.run import RunResult
 from harness.timeline import Recorder
 from harness.verdicts import Calibration, judge
 from tests.report.page import Page

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.outcome import RunResult
 from harness.report.html.page import OPEN_ALL_UP_TO, html_report
-from harness.run import RunResult
 
 __all__ = ["OPEN_ALL_UP_TO", "html_report", "write_html"]
 

@@ -8,8 +8,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from harness.outcome import RunResult
 from harness.report.html.markup import Markup, el, fragment
-from harness.run import RunResult
 from harness.timeline import Attempt, Event
 from harness.verdicts import BackoffPolicy
 from harness.verdicts.backoff import support_s

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+from harness.outcome import RunResult
 from harness.report.html.drawing import (
     ARROWS,
     closed,
@@ -32,7 +33,6 @@ from harness.report.html.drawing import (
     windows,
 )
 from harness.report.html.markup import Markup, el, fragment
-from harness.run import RunResult
 from harness.verdicts import BackoffPolicy, Result
 from harness.verdicts.backoff import support_s
 from harness.verdicts.delays import retries

@@ -1,0 +1,176 @@
+"""Whether a run tested anything: what must have happened for its verdict to mean something.
+
+A scenario exists to put the client in a situation: a connection that gets a 421, a
+certificate to refuse, a second recipient to reject. When the situation never arose (the
+client never connected, a planned fault never fired, no TLS handshake was attempted,
+every key check had nothing to judge), the checks' results say nothing about the client,
+and the scenario is *not exercised*: the reasons below say what happened instead, in
+words from the timeline. A not-exercised scenario is never shown as passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from harness.timeline import Attempt, Timeline
+from harness.verdicts.result import Result
+
+GENERIC_CHECKS = frozenset({
+    "delivered", "attempts", "client-exit", "duplicate-risk", "finishes-in-time",
+})
+"""Checks every scenario may carry; the others are what a scenario exists to test."""
+
+_COMMAND_OF_PHASE = {
+    "ehlo": "EHLO", "starttls": "STARTTLS", "auth": "AUTH", "mail": "MAIL FROM",
+    "rcpt": "RCPT TO", "data": "DATA", "quit": "QUIT",
+}
+
+
+class PlannedFault(Protocol):
+    """What this module reads of a planned fault (a :class:`harness.faults.Fault`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def match(self) -> str | None: ...
+    @property
+    def probability(self) -> float: ...
+    @property
+    def after_bytes(self) -> int | None: ...
+    @property
+    def selector(self) -> Container[int]: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a scenario needs to have happened: its faults fired; a TLS handshake
+    attempted when it serves TLS for a reason other than refusing it."""
+
+    faults: Sequence[PlannedFault] = ()
+    tls: str = "none"
+    address: str = ""
+    needs_auth: bool = False
+    """The scenario judges how the client authenticates: it must have sent AUTH."""
+
+    @property
+    def needs_handshake(self) -> bool:
+        """A TLS scenario needs a ClientHello, unless its faults keep TLS from starting
+        (STARTTLS stripped, refused or answered oddly): then the faults are the test."""
+        if self.tls == "none":
+            return False
+        return not any(
+            f.kind == "strip-starttls" or f.at in ("starttls", "tls") for f in self.faults
+        )
+
+
+def not_exercised(
+    timeline: Timeline,
+    situation: Situation,
+    results: Sequence[Result],
+    *,
+    client_note: str = "",
+) -> tuple[str, ...]:
+    """Why ``timeline`` did not exercise ``situation``; empty when it did."""
+    if not timeline.attempts:
+        where = f" to {situation.address}" if situation.address else ""
+        return (f"the client never connected{where}{_joined(client_note)}",)
+    reasons = [reason for fault in situation.faults
+               if (reason := _unfired(fault, timeline)) is not None]
+    if situation.needs_handshake and not _handshake_attempted(timeline):
+        reasons.append(_no_handshake(timeline, situation.tls))
+    if situation.needs_auth and not any(_is(c, "AUTH") for a in timeline.attempts
+                                        for c in a.commands):
+        reasons.append("the client never sent AUTH: give it credentials ({user}, {password})"
+                       " to judge how it authenticates")
+    if reasons or any(a.faults for a in timeline.attempts):
+        return tuple(reasons)  # a fault that fired is the situation, whatever else applied
+    key = [r for r in results if r.name.partition(".")[0] not in GENERIC_CHECKS
+           and r.level != "advisory"]
+    undecided = [r for r in key if r.status in ("skipped", "inconclusive")]
+    if key and len(undecided) == len(key):
+        reasons += [f"{r.name} was {r.status}: {r.detail}" for r in undecided]
+    return tuple(reasons)
+
+
+def _joined(note: str) -> str:
+    return f"; {note}" if note else ""
+
+
+def _unfired(fault: PlannedFault, timeline: Timeline) -> str | None:
+    """Why a fault that should have fired did not; None when it fired or had no chance
+    (left to chance by its probability, or planned for attempts that never came)."""
+    if fault.probability < 1.0:
+        return None
+    eligible = [a for a in timeline.attempts if a.index in fault.selector]
+    if not eligible:
+        return None
+    description = fault.describe()
+    for attempt in eligible:
+        for event in attempt.faults:
+            if event.data.get("fault") == fault.kind and event.text == description:
+                return None
+    return f"the planned {description} at {fault.at} never fired: {_what_came(fault, eligible)}"
+
+
+def _what_came(fault: PlannedFault, attempts: Sequence[Attempt]) -> str:
+    """What the eligible attempts did instead of reaching the fault."""
+    numbers = ", ".join(str(a.index) for a in attempts)
+    which = f"attempt{'s' if len(attempts) > 1 else ''} {numbers}"
+    if fault.at == "body" and fault.after_bytes is not None:
+        most = max(a.data_bytes for a in attempts)
+        if not any(a.of_kind("data") for a in attempts):
+            return f"{which} sent no message content"
+        return (f"it fires after {fault.after_bytes:,} bytes of content, and the largest"
+                f" message on {which} had {most:,}")
+    command = _COMMAND_OF_PHASE.get(fault.at)
+    if fault.at in ("connect", "banner"):
+        return f"{which} connected, and its condition was not met"
+    if command is None:
+        return f"{which} never reached {fault.at}"
+    sent = [c for a in attempts for c in a.commands if _is(c, command)]
+    if not sent:
+        return f"{which} sent no {command}"
+    if fault.match is not None:
+        shown = ", ".join(sorted(set(sent))[:4])
+        return f"no {command} on {which} contained {fault.match!r} (sent: {shown})"
+    return f"{which} sent {command}, and its condition was not met"
+
+
+def _is(command_line: str, command: str) -> bool:
+    upper = command_line.upper()
+    if command == "EHLO":
+        return upper.startswith(("EHLO", "HELO"))
+    return upper.startswith(command)
+
+
+def _handshake_attempted(timeline: Timeline) -> bool:
+    for attempt in timeline.attempts:
+        for event in attempt.of_kind("tls"):
+            if event.data.get("event") == "handshake" and (
+                event.data.get("ok") or event.data.get("client_hello", True)
+            ):
+                return True
+    return False
+
+
+def _no_handshake(timeline: Timeline, tls: str) -> str:
+    if tls == "starttls":
+        if not any(_is(c, "STARTTLS") for a in timeline.attempts for c in a.commands):
+            commands = [c.split(" ")[0].split(":")[0].upper()
+                        for a in timeline.attempts for c in a.commands]
+            sent = ", ".join(dict.fromkeys(commands)) or "nothing"
+            return f"the client never issued STARTTLS (it sent: {sent})"
+        return "the client issued STARTTLS but sent no TLS ClientHello"
+    plain = [str(e.data.get("first_bytes")) for a in timeline.attempts
+             for e in a.of_kind("tls") if e.data.get("first_bytes")]
+    if plain:
+        return ("no TLS ClientHello arrived on the implicit-TLS port: the client spoke"
+                f" plaintext ({plain[0]!r})")
+    return ("no TLS ClientHello arrived on the implicit-TLS port: the client sent nothing"
+            " and waited (a plaintext client waiting for a banner)")
