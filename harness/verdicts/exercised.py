@@ -17,11 +17,6 @@ from typing import Protocol
 from harness.timeline import Attempt, Timeline
 from harness.verdicts.result import Result
 
-GENERIC_CHECKS = frozenset({
-    "delivered", "attempts", "client-exit", "duplicate-risk", "finishes-in-time",
-})
-"""Checks every scenario may carry; the others are what a scenario exists to test."""
-
 _COMMAND_OF_PHASE = {
     "ehlo": "EHLO", "starttls": "STARTTLS", "auth": "AUTH", "mail": "MAIL FROM",
     "rcpt": "RCPT TO", "data": "DATA", "quit": "QUIT",
@@ -90,8 +85,7 @@ def not_exercised(
                        " to judge how it authenticates")
     if reasons or any(a.faults for a in timeline.attempts):
         return tuple(reasons)  # a fault that fired is the situation, whatever else applied
-    key = [r for r in results if r.name.partition(".")[0] not in GENERIC_CHECKS
-           and r.level != "advisory"]
+    key = [r for r in results if r.key and r.level != "advisory"]
     undecided = [r for r in key if r.status in ("skipped", "inconclusive")]
     if key and len(undecided) == len(key):
         reasons += [f"{r.name} was {r.status}: {r.detail}" for r in undecided]
