@@ -297,7 +297,8 @@ class Run:
         if not interrupted:
             target = self._target()
             situation = Situation(self.plan.faults, target.tls, f"{target.host}:{target.port}",
-                                  needs_auth=bool(self.expect.build().no_plaintext_auth))
+                                  needs_auth=self.scenario.server.auth is not None
+                                  and bool(self.expect.build().no_plaintext_auth))
             why = not_exercised(timeline, situation, verdict.results,
                                 client_note=describe_client(client))
         else:

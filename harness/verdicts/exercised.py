@@ -51,7 +51,8 @@ class Situation:
     tls: str = "none"
     address: str = ""
     needs_auth: bool = False
-    """The scenario judges how the client authenticates: it must have sent AUTH."""
+    """The scenario offers AUTH to judge how the client authenticates: it must have
+    sent AUTH."""
 
     @property
     def needs_handshake(self) -> bool:

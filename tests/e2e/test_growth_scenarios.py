@@ -16,7 +16,8 @@ import pytest
 from harness.clients import CommandClient
 from harness.examples.client import DEMO_COMMAND
 from harness.model import load_scenario
-from harness.outcome import RunResult, run_scenario
+from harness.outcome import RunResult
+from harness.run import run_scenario
 from harness.verdicts import Calibration, calibrate
 from harness.verdicts.backoff import GROWTH_NOISE_RATIO, growth_margin_s
 from tests.clients import constant_backoff

@@ -18,7 +18,8 @@ import pytest
 
 from harness.clients import CommandClient
 from harness.model import Scenario, load_scenario
-from harness.outcome import RunResult, run_scenario
+from harness.outcome import RunResult
+from harness.run import run_scenario
 
 MESSAGE = "Subject: safe outcomes\r\nMessage-ID: <safe@harness.test>\r\n\r\nhello\r\n"
 PYTHON_CLIENT = [sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port",
