@@ -42,10 +42,8 @@ class Interruption:
                 signal.signal(sig, handler)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        from harness import clients
+        from harness.clients import stop_all_clients
 
-        # the client keeper's stop (it lands with the process-hygiene work)
-        stop_all_clients = getattr(clients, "stop_all_clients", lambda timeout_s=2.0: 0)
         name = signal.Signals(signum).name
         if self.stop.is_set():  # the second one: no more waiting
             stop_all_clients(timeout_s=0.0)

@@ -201,7 +201,8 @@ def test_schema_is_json_and_lists_the_sections() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
-        "name", "about", "extends", "seed", "server", "faults", "network", "messages", "clients", "client", "expect",
+        "name", "about", "extends", "seed", "server", "faults", "network", "messages", "clients",
+        "client", "expect",
     }
     assert len(schema["properties"]["faults"]["items"]["oneOf"]) == len(faults.KINDS)
     expect = schema["$defs"]["Expect"]["properties"]
