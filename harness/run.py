@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.attempts import Attempts
 from harness.chaos import ChaosProxy, Toxic
@@ -38,11 +38,21 @@ from harness.verdicts import Calibration, Expectations, Result, Verdict, judge
 from harness.verdicts.exercised import Situation, not_exercised
 
 if TYPE_CHECKING:
-    from harness.engine import Engine
     from harness.plan import ExpectationBuilder
 
 SETTLE_S = 5.0
 """How long a run waits, once the client is done, for its connections to end."""
+
+
+class WarmServers(Protocol):
+    """What a run borrows from an :class:`~harness.engine.Engine`: servers (and proxies)
+    kept running between runs, and the way to take one out of service."""
+
+    toxiproxy_url: str | None
+
+    def prepare(self, faults: FaultPlan, **options: Any) -> FakeSMTPServer: ...
+    def proxy(self, server: FakeSMTPServer) -> ChaosProxy: ...
+    def retire(self, server: FakeSMTPServer, client: threading.Thread | None = None) -> None: ...
 
 
 class Run:
@@ -66,7 +76,7 @@ class Run:
         *,
         seed: int | None = None,
         expect: Expectations | None = None,
-        engine: Engine | None = None,
+        engine: WarmServers | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         toxiproxy_url: str | None = None,
