@@ -94,6 +94,7 @@ class RunResult:
             },
             "attempts": timeline["attempts"],
             "messages": timeline["messages"],
+            **({"summarised": timeline["summarised"]} if "summarised" in timeline else {}),
             "expectations": [r.to_dict() for r in self.verdict.results],
             "calibration": self.verdict.calibration.to_dict(),
             "fitted_policy": self.verdict.fitted.to_dict() if self.verdict.fitted else None,

@@ -61,6 +61,9 @@ def failure_report(result: RunResult) -> str:
             lines.append(f"    ({word}) {other.name}: {other.detail}")
     if result.verdict.fitted is not None:
         lines.append(f"    observed backoff: {result.verdict.fitted.describe()}")
+    if result.timeline.bodies_not_kept:
+        lines.append(f"    summarised: {result.timeline.bodies_not_kept} message bodies past the"
+                     " memory budget kept as size and digest only")
     tail = (result.client.stderr or result.client.stdout).strip().splitlines()[-5:]
     if tail:
         lines.append("    client output (last lines):")
