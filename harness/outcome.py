@@ -75,6 +75,7 @@ class RunResult:
         return {
             "scenario": self.scenario.name,
             "about": self.scenario.about,
+            "definition": self.scenario.to_dict(),
             "outcome": self.outcome,
             "passed": self.passed,
             "why_not_exercised": list(self.why),

@@ -78,7 +78,8 @@ def not_exercised(
         return (f"the client never connected{where}{_joined(client_note)}",)
     reasons = [reason for fault in situation.faults
                if (reason := _unfired(fault, timeline)) is not None]
-    if situation.needs_handshake and not _handshake_attempted(timeline):
+    if situation.needs_handshake and _tls_offered(timeline, situation.tls) and (
+            not _handshake_attempted(timeline)):
         reasons.append(_no_handshake(timeline, situation.tls))
     if situation.needs_auth and not any(_is(c, "AUTH") for a in timeline.attempts
                                         for c in a.commands):
@@ -86,7 +87,7 @@ def not_exercised(
                        " to judge how it authenticates")
     if reasons or any(a.faults for a in timeline.attempts):
         return tuple(reasons)  # a fault that fired is the situation, whatever else applied
-    key = [r for r in results if r.key and r.level != "advisory"]
+    key = [r for r in results if r.key]
     undecided = [r for r in key if r.status in ("skipped", "inconclusive")]
     if key and len(undecided) == len(key):
         reasons += [f"{r.name} was {r.status}: {r.detail}" for r in undecided]
@@ -142,6 +143,15 @@ def _is(command_line: str, command: str) -> bool:
     if command == "EHLO":
         return upper.startswith(("EHLO", "HELO"))
     return upper.startswith(command)
+
+
+def _tls_offered(timeline: Timeline, tls: str) -> bool:
+    """Implicit TLS is always on offer; STARTTLS only once an EHLO reply listed it (a
+    server that refuses EHLO, or a fault that strips it, leaves the client no TLS)."""
+    if tls != "starttls":
+        return True
+    return any(event.data.get("starttls_offered") for attempt in timeline.attempts
+               for event in attempt.of_kind("tls"))
 
 
 def _handshake_attempted(timeline: Timeline) -> bool:

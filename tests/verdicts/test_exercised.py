@@ -70,9 +70,17 @@ def test_a_tls_scenario_without_a_client_hello_says_what_came_instead() -> None:
                               "first_bytes": "EHLO x"})
     (why,) = not_exercised(plaintext, Situation(tls="implicit"), ())
     assert "spoke plaintext ('EHLO x')" in why
-    starttls = _session("EHLO x", "MAIL FROM:<a@x>")
+    starttls = _session("EHLO x", "MAIL FROM:<a@x>",
+                        tls={"event": "capabilities", "starttls_offered": True})
     (why,) = not_exercised(starttls, Situation(tls="starttls"), ())
     assert why == "the client never issued STARTTLS (it sent: EHLO, MAIL)"
+
+
+def test_a_starttls_server_that_never_offered_it_asks_no_handshake() -> None:
+    """A server that refuses EHLO (or strips STARTTLS) leaves the client no TLS to try."""
+    refused = _session("EHLO x", "HELO x", "QUIT",
+                       tls={"event": "capabilities", "starttls_offered": False})
+    assert not_exercised(refused, Situation(tls="starttls"), ()) == ()
 
 
 def test_control_twin_a_refused_handshake_still_exercised_tls() -> None:
