@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the JSON report of each shard (harness run --shard I/N --json)")
     _reports(merge)
     merge.add_argument("--accept-not-exercised", metavar="SCENARIO", action="append",
-                       default=[], help="as for harness run (repeatable)")
+                       default=[], help="as for harness run (repeatable; default: none)")
 
     commands.add_parser("list", help="the built-in scenarios, one per line")
     validate = commands.add_parser("validate", help="check scenario files, report every problem")
@@ -147,7 +147,8 @@ def _gate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accept-not-exercised", metavar="SCENARIO", action="append",
                         default=[], help="a scenario (or 'all') whose being not exercised"
                         " does not fail the run: for a client that cannot take part in it,"
-                        " e.g. one that sends to a single recipient (repeatable)")
+                        " e.g. one that sends to a single recipient (repeatable; default:"
+                        " none)")
 
 
 def _reports(parser: argparse.ArgumentParser) -> None:

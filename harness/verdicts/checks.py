@@ -44,17 +44,35 @@ def _excused(group: Copies, gaps: Sequence[int]) -> int:
     return min(group.count - 1, sum(1 for a in group.attempts if a in gaps))
 
 
+def asked_for(groups: list[Copies], messages: int) -> list[Copies]:
+    """Split off, from same-content groups without a repeated Message-ID, as many single
+    messages as the workload asked for beyond the distinct contents stored."""
+    spare = max(0, messages - len(groups))
+    result: list[Copies] = []
+    for group in groups:
+        ids = [m for m in group.message_ids if m]
+        while spare and group.count > 1 and len(set(ids)) == len(ids):
+            spare -= 1
+            result.append(Copies(group.key, group.attempts[-1:], group.message_ids[-1:]))
+            group = Copies(group.key, group.attempts[:-1], group.message_ids[:-1])
+            ids = [m for m in group.message_ids if m]
+        result.append(group)
+    return result
+
+
 def _copies_evidence(groups: Sequence[Copies]) -> dict[str, list[int]]:
     return {g.key: list(g.attempts) for g in groups}
 
 
-def delivered(timeline: Timeline, expected: Delivered) -> Result:
+def delivered(timeline: Timeline, expected: Delivered, messages: int = 1) -> Result:
     """``once``: every message stored exactly once, with one extra copy allowed per copy
     stored in the synchronisation gap (reported as ``duplicate-risk``) when the retry
     kept the Message-ID; ``at-least-once``: some copy stored; ``never``: nothing stored.
-    Copies are found by Message-ID and by content (:mod:`harness.verdicts.copies`)."""
+    Copies are found by Message-ID and by content (:mod:`harness.verdicts.copies`).
+    ``messages`` is how many the scenario asked for: when several instances send the same
+    content without a Message-ID, that many same-content messages are not copies."""
     name = "delivered"
-    groups = group_copies(timeline.messages)
+    groups = asked_for(group_copies(timeline.messages), messages)
     gaps = unacknowledged(timeline)
     evidence: dict[str, Any] = {"expected": expected, "copies": _copies_evidence(groups),
                                 "unacknowledged_attempts": gaps}

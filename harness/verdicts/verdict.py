@@ -104,7 +104,7 @@ def judge(
     e = expectations
     results: list[Result] = []
     if e.delivered is not None:
-        results.append(checks.delivered(timeline, e.delivered))
+        results.append(checks.delivered(timeline, e.delivered, messages))
         if messages > 1:
             results.append(every_message(timeline, e.delivered, messages))
     if (risk := checks.duplicate_risk(timeline)) is not None:

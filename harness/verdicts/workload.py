@@ -9,14 +9,16 @@ accepted for delivery is the client's to deliver, once).
 
 from __future__ import annotations
 
-from harness.timeline import StoredMessage, Timeline
+from harness.timeline import Timeline
+from harness.verdicts.checks import asked_for
+from harness.verdicts.copies import group_copies
 from harness.verdicts.result import Result
 from harness.verdicts.spec import Delivered
 
 
 def every_message(timeline: Timeline, delivered: Delivered, expected: int) -> Result:
     """``delivered.all``: the distinct messages stored against the ``expected`` count."""
-    distinct = {_identity(m) for m in timeline.messages}
+    distinct = asked_for(group_copies(timeline.messages), expected)
     evidence = {"expected": expected, "distinct": len(distinct),
                 "stored": len(timeline.messages)}
     if delivered == "never":
@@ -37,6 +39,3 @@ def every_message(timeline: Timeline, delivered: Delivered, expected: int) -> Re
                   " asked for: the client sent messages that were never asked for.")
     return Result("delivered.all", "violation", "passed" if ok else "failed", detail, evidence)
 
-
-def _identity(message: StoredMessage) -> str:
-    return message.message_id or f"{message.mail_from}|{message.raw[-512:]!r}"
