@@ -78,11 +78,14 @@ def run_batch(
     calibration: Calibration | None = None,
     toxiproxy_url: str | None = None,
     stop: threading.Event | None = None,
+    on_start: Callable[[Run], None] = lambda run: None,
     on_result: Callable[[RunResult], None] = lambda result: None,
 ) -> list[RunResult]:
     """Run every scenario (``jobs`` at a time); results come back in the given order.
 
-    ``timeout_s`` is the time limit of scenarios that set none of their own.
+    ``timeout_s`` is the time limit of scenarios that set none of their own; ``on_start``
+    sees each run once its server listens (to watch its progress), ``on_result`` each
+    result as it is judged.
     """
     clients = [client_for(scenario, command) for scenario in scenarios]  # fail before running
     stop = stop or threading.Event()
@@ -96,6 +99,7 @@ def run_batch(
             run = Run(scenario, seed=seed, calibration=calibration, toxiproxy_url=toxiproxy_url,
                       time_limit_s=limit, time_limit_from=source, stop=stop)
             with run:
+                on_start(run)
                 run.run_client(clients[index])
             result = run.result
         on_result(result)

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TextIO
 
@@ -83,16 +83,21 @@ def serve_scenario(
     accept_not_exercised: Collection[str] = (),
     interruption: Interruption | None = None,
     stream: TextIO | None = None,
+    on_start: Callable[[Run], None] | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
 ) -> int:
     """Serve ``spec`` (a scenario, a file or a built-in name) until it is decided,
     ``timeout_s`` passes or ``interruption`` stops it; print, write the reports, and
-    return the exit code. ``quiet_s`` overrides :func:`quiet_period`."""
+    return the exit code. ``quiet_s`` overrides :func:`quiet_period`; ``on_start`` sees
+    the run once its server listens, ``on_result`` the result before the reports."""
     (scenario,) = [spec] if isinstance(spec, Scenario) else resolve([spec])
     interruption = interruption or Interruption()
     console = ConsoleReporter(1, stream)
     result = serve_run(scenario, host=host, port=port, seed=seed, timeout_s=timeout_s,
                        quiet_s=quiet_s, toxiproxy_url=toxiproxy_url, calibration=calibrate(),
-                       stop=interruption.stop, stream=console.stream)
+                       stop=interruption.stop, stream=console.stream, on_start=on_start)
+    if on_result is not None:
+        on_result(result)
     console.finished(result)
     return conclude([result], console, seed=seed, json_path=json_path, junit_path=junit_path,
                     html_path=html_path, accept_not_exercised=accept_not_exercised,
@@ -111,6 +116,7 @@ def serve_run(
     calibration: Calibration | None = None,
     stop: threading.Event | None = None,
     stream: TextIO | None = None,
+    on_start: Callable[[Run], None] | None = None,
 ) -> RunResult:
     """The run of ``serve``: until decided, ``timeout_s``, or ``stop`` is set."""
     out = stream or sys.stdout
@@ -123,6 +129,8 @@ def serve_run(
     started = time.monotonic()
     run.start()
     try:
+        if on_start is not None:
+            on_start(run)
         reason = _until_decided(run, scenario, quiet, why, timeout_s, stop, out)
     except BaseException:
         run.finish(interrupted=True)
