@@ -40,9 +40,10 @@ class Rule:
     """One fault being written: where it fires (``plan.on(...)``), then what it does.
 
     Finish it with one action (:meth:`reply`, :meth:`close`, :meth:`reset`, :meth:`hang`,
-    :meth:`delay`, :meth:`store_then_drop`); scope it, before or after the action, with
-    :meth:`times`, :meth:`on_attempts` or :meth:`with_probability`. Faults are scheduled per
-    attempt (one TCP connection): ``times(2)`` means "on the first two attempts".
+    :meth:`delay`, :meth:`store_then_drop`, or any kind by name with :meth:`kind`); scope
+    it, before or after the action, with :meth:`times`, :meth:`on_attempts` or
+    :meth:`with_probability`. Faults are scheduled per attempt (one TCP connection):
+    ``times(2)`` means "on the first two attempts".
     """
 
     def __init__(self, at: Phase, *, match: str | None, after_bytes: int | None) -> None:
@@ -79,6 +80,16 @@ class Rule:
     def store_then_drop(self) -> Rule:
         """At ``dot``: keep the message, then drop the connection before the ``250``."""
         return self._set(faults.StoreThenDrop)
+
+    def kind(self, name: str, **settings: Any) -> Rule:
+        """Any fault kind by its scenario-file name, with its settings as keywords:
+        ``plan.on("mail").kind("size-limit", max_bytes=1000)``."""
+        found = faults.KINDS.get(name)
+        if found is None:
+            raise InvalidFaultPlan(
+                f"kind({name!r}) is not a fault kind; allowed: {', '.join(faults.KINDS)}"
+            )
+        return self._set(found, **settings)
 
     # -- scope --------------------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 Plans are built so that what a correct client does with them is certain (see
 :func:`harness.properties.expected_outcome`): permanent replies only where a 5yz refuses
-the message, body faults early in the content, delays shorter than any sane timeout.
+the message, body faults early in the content, delays shorter than any sane timeout,
+toxics that slow the link but break no attempt. Which kinds and toxic types exist comes
+from their registries (``harness.faults.KINDS``, ``harness.chaos.TYPES``); what is drawn
+by default, and where, is the client-testing knowledge kept here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import MISSING, replace
 from typing import Any, Literal
 
 from hypothesis import strategies as st
@@ -17,16 +20,16 @@ from hypothesis.strategies import SearchStrategy
 
 from harness import faults as f
 from harness._strategies._checks import check_bool, check_int, check_strategy, check_subset
+from harness._strategies.kinds import setting_values
 from harness._strategies.replies import replies, reply_codes
 from harness.chaos.toxic import Toxic
 from harness.faults import PHASES, Fault
 from harness.plan import Plan
+from harness.smtp.faults.shape import Setting, settings_of
 
-KINDS = ("reply", "close", "reset", "delay", "store-then-drop", "hang",
-         "handshake-failure", "strip-starttls")
-"""Fault kinds the strategies draw; ``hang`` only when asked (each costs a client timeout),
-the TLS kinds only with ``tls="starttls"``."""
 DEFAULT_KINDS = ("reply", "close", "reset", "delay", "store-then-drop")
+"""Fault kinds drawn unless ``kinds`` names others (any registered kind may be named):
+``hang`` costs a client timeout each, the TLS kinds need ``tls="starttls"``."""
 TLS_KINDS = ("handshake-failure", "strip-starttls")
 PLAIN_PHASES = ("connect", "banner", "ehlo", "mail", "rcpt", "data", "body", "dot", "quit")
 TLS_PHASES = ("starttls", "tls")
@@ -39,6 +42,19 @@ BODY_MAX_BYTES = 64
 """Body faults fire within the first 64 bytes of content: every message has more."""
 MAX_DELAY_S = 0.02
 TOXIC_TYPES = ("latency", "reset_peer", "limit_data", "slicer", "slow_close", "bandwidth")
+GENTLE_TOXICS = ("latency", "slicer", "slow_close", "bandwidth")
+"""What ``fault_plans(network=True)`` draws, downstream only: toxics that slow the link
+from the server to the client but break no attempt, so a plan's expected outcome is still
+its faults' alone, and the server sees each attempt end no later than the client does (an
+upstream delay would make a retry look earlier than it was)."""
+_DRAWN_AT: dict[str, tuple[str, ...]] = {
+    "reply": REPLY_PHASES,
+    "close": DROP_PHASES,
+    "reset": DROP_PHASES,
+    "hang": tuple(p for p in DROP_PHASES if p != "quit"),
+    "delay": tuple(p for p in PHASES if p != "connect"),
+}
+"""Where a kind is drawn, when narrower than where it can fire (its ``phases``)."""
 
 
 @st.composite
@@ -54,7 +70,7 @@ def faults(draw: st.DrawFn, *, phases: Iterable[str] | None = None,
     """
     check_bool("transient_only", transient_only)
     chosen_phases = check_subset("phases", phases, PHASES, PLAIN_PHASES)
-    chosen_kinds = check_subset("kinds", kinds, KINDS, DEFAULT_KINDS)
+    chosen_kinds = check_subset("kinds", kinds, tuple(f.KINDS), DEFAULT_KINDS)
     attempt_strategy = st.integers(1, 3) if attempts is None else check_strategy(
         "attempts", attempts)
     options = [(k, p) for k in chosen_kinds for p in chosen_phases if _fits(k, p)]
@@ -72,50 +88,44 @@ def faults(draw: st.DrawFn, *, phases: Iterable[str] | None = None,
 
 
 def _fits(kind: str, phase: str) -> bool:
-    return {
-        "reply": phase in REPLY_PHASES,
-        "close": phase in DROP_PHASES,
-        "reset": phase in DROP_PHASES,
-        "hang": phase in DROP_PHASES and phase != "quit",
-        "delay": phase in PHASES and phase != "connect",
-        "store-then-drop": phase == "dot",
-        "handshake-failure": phase == "tls",
-        "strip-starttls": phase == "ehlo",
-    }[kind]
+    return phase in f.KINDS[kind].phases and phase in _DRAWN_AT.get(kind, PHASES)
 
 
 def _fault(draw: st.DrawFn, kind: str, phase: Any, attempt: Any, transient_only: bool) -> Fault:
-    body: dict[str, Any] = (
-        {"after_bytes": draw(st.integers(0, BODY_MAX_BYTES))} if phase == "body" else {}
-    )
-    if kind == "reply":
+    """A fault of ``kind`` with its required settings drawn for a client test; the others
+    keep their defaults."""
+    cls = f.KINDS[kind]
+    given: dict[str, Any] = {"attempts": attempt}
+    default_at = cls.__dataclass_fields__["at"].default
+    if default_at is MISSING or phase != default_at:
+        given["at"] = phase
+    if phase == "body":
+        given["after_bytes"] = draw(st.integers(0, BODY_MAX_BYTES))
+    for setting in settings_of(cls):
+        if setting.required:
+            given[setting.name] = draw(_for_a_client(setting, phase, transient_only))
+    return cls(**given)
+
+
+def _for_a_client(setting: Setting, phase: str, transient_only: bool) -> SearchStrategy[Any]:
+    """Values whose effect on a correct client is certain: replies whose class the phase
+    makes final or not, delays shorter than any timeout, small counts."""
+    if setting.type == "reply":
         permanent = not transient_only and phase in PERMANENT_PHASES
         codes = reply_codes(transient=True, permanent=permanent)
-        if phase == "starttls":
-            codes = st.just(454) | codes
-        reply = draw(replies(codes=codes))
-        return f.Reply(at=phase, attempts=attempt, reply=reply)
-    if kind == "close":
-        return f.Close(at=phase, attempts=attempt, **body)
-    if kind == "reset":
-        return f.Reset(at=phase, attempts=attempt, **body)
-    if kind == "hang":
-        return f.Hang(at=phase, attempts=attempt, **body)
-    if kind == "delay":
-        seconds = draw(st.sampled_from([0.0, 0.001, 0.005, MAX_DELAY_S]))
-        return f.Delay(at=phase, attempts=attempt, seconds=seconds, **body)
-    if kind == "store-then-drop":
-        return f.StoreThenDrop(attempts=attempt)
-    if kind == "handshake-failure":
-        return f.HandshakeFailure(attempts=attempt)
-    return f.StripStartTLS(attempts=attempt)
+        return replies(codes=st.just(454) | codes if phase == "starttls" else codes)
+    if setting.type == "seconds":
+        return st.sampled_from([0.0, 0.001, 0.005, MAX_DELAY_S])
+    if setting.type in ("count", "positive-count"):
+        return st.integers(1, 3)
+    return setting_values(setting)
 
 
 @st.composite
 def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: int = 3,
                 phases: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
                 tls: Literal["none", "starttls"] = "none", max_faults: int = 4,
-                endless: bool = False) -> Plan:
+                endless: bool = False, network: bool = False) -> Plan:
     """:class:`harness.plan.Plan` values: up to ``max_faults`` faults, each on one of
     attempts 1 to ``max_attempts - 1``, so a client allowed ``max_attempts`` attempts can
     always deliver on a clean one when every fault is transient.
@@ -124,10 +134,13 @@ def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: 
     ``kinds`` narrow what is drawn (as :func:`faults`); ``tls="starttls"`` serves
     STARTTLS and adds STARTTLS and handshake faults; ``endless`` sometimes makes the
     last fault repeat on every later attempt, so that no budget is enough and a correct
-    client must give up. Plans shrink towards fewer faults on earlier attempts.
+    client must give up; ``network`` adds up to two toxics of the chaos proxy that slow
+    the link but break no attempt (:data:`GENTLE_TOXICS`). Plans shrink towards fewer
+    faults on earlier attempts, and no toxics.
     """
     check_bool("transient_only", transient_only)
     check_bool("endless", endless)
+    check_bool("network", network)
     check_int("max_attempts", max_attempts, min_value=2, max_value=20)
     check_int("max_faults", max_faults, min_value=1, max_value=50)
     if tls not in ("none", "starttls"):
@@ -135,7 +148,7 @@ def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: 
     default_phases = PLAIN_PHASES + (TLS_PHASES if tls == "starttls" else ())
     chosen_phases = check_subset("phases", phases, PHASES, default_phases)
     default_kinds = DEFAULT_KINDS + (TLS_KINDS if tls == "starttls" else ())
-    chosen_kinds = check_subset("kinds", kinds, KINDS, default_kinds)
+    chosen_kinds = check_subset("kinds", kinds, tuple(f.KINDS), default_kinds)
     if tls == "none":
         bad = [p for p in chosen_phases if p in TLS_PHASES] + [
             k for k in chosen_kinds if k in TLS_KINDS]
@@ -163,6 +176,11 @@ def fault_plans(draw: st.DrawFn, *, transient_only: bool = False, max_attempts: 
         first = min(last.selector.only or {1})
         drawn.append(replace(last, attempts=f"{first}+"))
     plan = Plan(drawn, tls=tls)
+    if network:
+        on = st.integers(1, max_attempts - 1)
+        for toxic in draw(st.lists(toxics(types=GENTLE_TOXICS, attempts=on), max_size=2,
+                                   unique_by=lambda t: t.type)):
+            plan.toxic(toxic.type, attempts=str(toxic.selector), **dict(toxic.attributes))
     plan.name = "drawn-plan"
     return plan
 

@@ -93,3 +93,14 @@ def test_the_plan_round_trips_through_a_scenario_file() -> None:
     assert scenario.expectations() == plan.expect.build()
     assert scenario.expectations().attempts == AttemptBounds(None, 6)
     assert scenario.server.tls == "starttls"
+
+
+def test_any_registered_kind_by_its_name() -> None:
+    plan = Plan()
+    plan.on("mail").kind("size-limit", max_bytes=1000).times(1)
+    plan.on("body", after_bytes=64).kind("stop-reading")
+    assert [fault_item(f) for f in plan.faults()] == [
+        {"attempts": 1, "size-limit": 1000}, {"after_bytes": 64, "stop-reading": True}]
+    assert Scenario.from_str(plan.to_yaml("kinds")).build_faults() == plan.faults()
+    with pytest.raises(InvalidFaultPlan, match="'size-limt'\\) is not a fault kind"):
+        Plan().on("mail").kind("size-limt")

@@ -7,8 +7,9 @@ import smtplib
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from harness import faults
+from harness import faults, strategies
 from harness.clients import Target
 from harness.engine import Engine
 from harness.errors import InvalidFaultPlan
@@ -154,3 +155,15 @@ def test_a_run_with_toxics_goes_through_the_proxy(engine: Engine) -> None:
     with engine.run(Plan()) as control:  # the proxy's toxics are gone with the plan
         control.call(smtplib_backoff.send)
     assert len(control.timeline.attempts) == 1
+
+
+@settings(max_examples=6, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(plan=strategies.fault_plans(transient_only=True, max_attempts=4, network=True))
+def test_a_correct_client_keeps_every_property_through_drawn_toxics(
+    engine: Engine, plan: Plan
+) -> None:
+    """Toxics drawn with the faults go through the chaos proxy, and a correct client
+    still delivers once, in time, backing off."""
+    verdict = check_properties(engine, plan, smtplib_backoff.send, policy=POLICY)
+    assert verdict.passed

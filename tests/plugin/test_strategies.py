@@ -124,3 +124,34 @@ def test_toxics_are_valid(toxic: Any) -> None:
 def test_exports_match_all() -> None:
     public = {n for n in dir(strategies) if not n.startswith(("_", "@"))}
     assert public == set(strategies.__all__)
+
+
+@FAST
+@given(strategies.fault_plans(max_attempts=3, network=True))
+def test_network_plans_add_gentle_toxics_that_survive_a_scenario_file(plan: Plan) -> None:
+    from harness._strategies.faults import GENTLE_TOXICS
+
+    assert all(t.type in GENTLE_TOXICS and t.direction == "downstream"
+               and max(t.selector.only or {99}) <= 2 for t in plan.toxics())
+    scenario = Scenario.from_str(plan.to_yaml("drawn"))
+    assert scenario.toxics() == plan.toxics()
+    assert len(scenario.build_faults()) == len(plan.faults())
+
+
+def test_network_plans_draw_toxics_and_shrink_to_none() -> None:
+    from hypothesis import find
+
+    plan = find(strategies.fault_plans(max_attempts=4, network=True),
+                lambda p: len(p.toxics()) >= 1, settings=settings(database=None))
+    assert len(plan.toxics()) == 1 and plan.faults() == ()
+    quiet = find(strategies.fault_plans(max_attempts=4, network=True), lambda p: True,
+                 settings=settings(database=None))
+    assert quiet.toxics() == ()
+
+
+def test_any_registered_kind_can_be_asked_for() -> None:
+    from hypothesis import find
+
+    fault = find(strategies.faults(kinds=["size-limit", "auth-failure"]), lambda f: True,
+                 settings=settings(database=None))
+    assert fault.kind in ("size-limit", "auth-failure")
