@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
                       " $TOXIPROXY_URL, else the embedded proxy)")
     demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
                       help="the HTML report to write (default: harness-demo.html)")
+    # what `run` asks for and the demo fixes: the whole catalogue, no other reports
+    demo.set_defaults(scenarios=[], json=None, junit=None, timeout=None, shard=None,
+                      durations=None, accept_not_exercised=[])
 
     from harness.scorecard_cli import add_parser as add_scorecard
 
@@ -220,8 +223,6 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.command == "demo":
         from harness.examples.client import DEMO_COMMAND
 
-        args.json = args.junit = args.timeout = None
-        args.scenarios, args.accept_not_exercised = [], []
         return _run(args, list(DEMO_COMMAND))
     if args.command == "serve":
         return _serve(args)

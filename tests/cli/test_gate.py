@@ -159,3 +159,18 @@ def test_exit_codes_follow_the_documented_order() -> None:
     assert exit_code([("b", "not-exercised")], accept_not_exercised=["all"]) == 0
     assert exit_code([("a", "passed")], interrupted_by="SIGTERM") == 143
     assert exit_code([("a", "failed")], interrupted_by="SIGINT") == 130
+
+
+def test_demo_runs_the_bundled_client_through_the_same_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harness demo` is `run` with the bundled client: same gate, same HTML report."""
+    import harness.batch
+
+    monkeypatch.setattr(harness.batch, "builtin_names", lambda: ["no-fault", "mail-421"])
+    html = tmp_path / "demo.html"
+    code = main(["demo", "--seed", "1", "--html", str(html)])
+    out = capsys.readouterr().out
+    assert code == EXIT_PASSED, out
+    assert "2 passed, 0 failed" in out
+    assert "no-fault" in html.read_text()

@@ -9,7 +9,8 @@ import sys
 
 from harness.clients import CommandClient
 from harness.model import load_scenario
-from harness.outcome import RunResult, run_scenario
+from harness.outcome import RunResult
+from harness.run import run_scenario
 
 
 def zoo(name: str, *options: str) -> list[str]:

@@ -248,3 +248,12 @@ def test_fit_of_one_retry_is_just_its_delay() -> None:
     assert fitted.initial_s == pytest.approx(0.3)
     assert (fitted.factor, fitted.jitter) == (None, "unknown")
     assert "no cap seen" in fitted.describe()
+
+
+def test_four_of_five_immediate_retries_fail_the_floor() -> None:
+    """A client that never waits, one of whose reconnects a loaded machine slowed to 6 ms."""
+    floor = judged([0.0008, 0.006, 0.0007, 0.0005, 0.0006], "increasing")["backoff.floor"]
+    assert floor.status == "failed"
+    assert floor.evidence["without_waiting"] == [2, 4, 5, 6]
+    two_slow = judged([0.0008, 0.006, 0.0007, 0.007, 0.0006], "increasing")["backoff.floor"]
+    assert two_slow.status == "inconclusive"
