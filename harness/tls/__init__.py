@@ -12,13 +12,13 @@ See ``docs/certificates.md`` for what each simulates and what a correct client d
 
 from harness.tls.catalogue import CertificateCatalogue, catalogue, certificate, names
 from harness.tls.contexts import permissive_client_context
-from harness.tls.model import LOOPBACK, Expectation, Level, Refusal, ServerCertificate
+from harness.tls.model import LOOPBACK, CertificateLevel, Expectation, Refusal, ServerCertificate
 
 __all__ = [
     "LOOPBACK",
     "CertificateCatalogue",
+    "CertificateLevel",
     "Expectation",
-    "Level",
     "Refusal",
     "ServerCertificate",
     "catalogue",

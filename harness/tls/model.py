@@ -11,8 +11,9 @@ from typing import Literal
 
 from harness.tls.contexts import server_context
 
-Level = Literal["violation", "deviation"]
-"""How much doing the opposite of the expectation weighs in a verdict."""
+CertificateLevel = Literal["violation", "deviation"]
+"""How much doing the opposite of the expectation weighs: the level (two of
+:data:`harness.verdicts.spec.Level`'s three) the certificate check takes."""
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 """The names the fake server is reached by; the valid variants cover all three."""
@@ -58,7 +59,7 @@ class ServerCertificate:
     reference: str
     """The standard (and section) the expectation rests on."""
     expectation: Expectation
-    level: Level
+    level: CertificateLevel
     hostnames: tuple[str, ...]
     """The names and addresses the leaf certificate is issued for (its subjectAltName)."""
     cert_chain_file: Path

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.tls.forge import Forge, Issued
-from harness.tls.model import LOOPBACK, Expectation, Level, Refusal
+from harness.tls.model import LOOPBACK, CertificateLevel, Expectation, Refusal
 
 Issuer = Callable[[Forge], Issued]
 
@@ -31,7 +31,7 @@ class Variant:
     name: str
     issue: Issuer
     expectation: Expectation
-    level: Level
+    level: CertificateLevel
     reference: str
     refusal: Refusal | None = None
     ip_refusal: Refusal | None = None
@@ -49,7 +49,7 @@ VARIANTS: dict[str, Variant] = {}
 def _variant(
     name: str,
     expectation: Expectation,
-    level: Level,
+    level: CertificateLevel,
     reference: str,
     refusal: Refusal | None = None,
     *,
