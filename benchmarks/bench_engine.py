@@ -44,7 +44,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from benchmarks._figures import Figure, table
 from harness import faults
 from harness.faults import Phase
-from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.protocol import FaultySMTP, SessionHost
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder
@@ -355,7 +355,7 @@ def session_setup(rounds: int, count: int) -> list[Row]:
     """Microseconds to make one connection's session object, best of ``rounds`` runs of
     ``count``: the fake server's against bare aiosmtpd's, alternating."""
     loop = asyncio.new_event_loop()
-    host = SessionHost(FaultPlan([], seed=1), Recorder(), "localhost")
+    host = SessionHost(FaultSchedule([], seed=1), Recorder(), "localhost")
     makers: dict[str, Callable[[], object]] = {
         "harness": lambda: FaultySMTP(host, idle_timeout=300, loop=loop),
         "aiosmtpd": lambda: SMTP(_SinkHandler(), hostname="localhost", loop=loop),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from harness.properties import ClientPolicy, PropertyFailure, check_properties
     from harness.replies import Reply
     from harness.run import run_scenario
-    from harness.smtp.faults.plan import FaultPlan
+    from harness.smtp.faults.schedule import FaultSchedule
     from harness.smtp.server import FakeSMTPServer
     from harness.timeline import Attempt, Event, Recorder, StoredMessage, Timeline
     from harness.verdicts import Expectations, Result, Verdict, judge
@@ -46,7 +46,7 @@ _HOMES = {
     "RunResult": "harness.outcome", "run_scenario": "harness.run",
     "Scenario": "harness.model", "ScenarioError": "harness.model",
     "load_scenario": "harness.model",
-    "FaultPlan": "harness.smtp.faults.plan",
+    "FaultSchedule": "harness.smtp.faults.schedule",
     "FakeSMTPServer": "harness.smtp.server",
     "Attempt": "harness.timeline", "Event": "harness.timeline", "Recorder": "harness.timeline",
     "StoredMessage": "harness.timeline", "Timeline": "harness.timeline",
@@ -83,7 +83,7 @@ __all__ = [
     "Event",
     "Expectations",
     "FakeSMTPServer",
-    "FaultPlan",
+    "FaultSchedule",
     "HarnessError",
     "InvalidFaultPlan",
     "Plan",

@@ -1,7 +1,7 @@
 """The engine a test session shares: servers started once, reset for every run.
 
 Starting a fake server (an event-loop thread, a listening socket, TLS contexts) costs
-milliseconds; swapping its fault plan and forgetting its timeline costs microseconds. An
+milliseconds; swapping its fault schedule and forgetting its timeline costs microseconds. An
 :class:`Engine` keeps one running server per server configuration (TLS mode, certificate,
 auth), one chaos proxy in front of each when a run has toxics, and the timer calibration
 measured once; :meth:`Engine.run` swaps in a run's faults and yields a :class:`Run`.
@@ -30,7 +30,7 @@ from typing import Any
 from harness.chaos import ChaosProxy
 from harness.chaos.proxy import join_address
 from harness.errors import HarnessError
-from harness.faults import Fault, FaultPlan
+from harness.faults import Fault, FaultSchedule
 from harness.model import Scenario, load_scenario
 from harness.plan import ExpectationBuilder, Plan
 from harness.run import SETTLE_S, Run
@@ -39,7 +39,7 @@ from harness.verdicts import Calibration, Expectations, calibrate
 
 __all__ = ["Engine", "Run", "RunSpec"]
 
-RunSpec = Scenario | Plan | FaultPlan | str | Path | Iterable[Fault]
+RunSpec = Scenario | Plan | FaultSchedule | str | Path | Iterable[Fault]
 """What a run can be made of: a scenario, a plan, faults, a built-in name or a file."""
 
 
@@ -131,10 +131,13 @@ class Engine:
                 self._servers[key] = server
             return server
 
-    def prepare(self, faults: Iterable[Fault] | FaultPlan = (), **options: Any) -> FakeSMTPServer:
+    def prepare(
+        self, faults: Iterable[Fault] | FaultSchedule = (), **options: Any
+    ) -> FakeSMTPServer:
         """The running server for ``options``, idle and with ``faults``: what the last run
         left open is closed (proxied connections too, whose toxics may still hold them
-        after the server's side ended), then its plan is swapped and its timeline reset."""
+        after the server's side ended), then its fault schedule is swapped and its timeline
+        reset."""
         server = self.server(**options)
         with self._lock:
             proxy = self._proxies.get(f"{server.host}:{server.port}")
@@ -215,7 +218,7 @@ def _as_scenario(engine: Engine, spec: RunSpec) -> tuple[Scenario, Expectations 
         return spec, None
     if isinstance(spec, (str, Path)):
         return engine.scenario(spec), None
-    if isinstance(spec, FaultPlan):
+    if isinstance(spec, FaultSchedule):
         spec = Plan(spec.faults)
     elif not isinstance(spec, Plan):
         try:

@@ -17,11 +17,11 @@ from harness.smtp.faults.handshake_failure import HandshakeFailure
 from harness.smtp.faults.hang import Hang
 from harness.smtp.faults.idle_timeout import IdleTimeout
 from harness.smtp.faults.inject_after_starttls import InjectAfterStartTLS
-from harness.smtp.faults.plan import FaultPlan
 from harness.smtp.faults.rate_limit import RateLimit
 from harness.smtp.faults.registry import fault_kinds
 from harness.smtp.faults.reply import Reply
 from harness.smtp.faults.reset import Reset
+from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.faults.size_limit import SizeLimit
 from harness.smtp.faults.stop_reading import StopReading
 from harness.smtp.faults.store_then_drop import StoreThenDrop
@@ -41,7 +41,7 @@ __all__ = [
     "Delay",
     "Fault",
     "FaultContext",
-    "FaultPlan",
+    "FaultSchedule",
     "Gather",
     "Greylist",
     "HandshakeFailure",

@@ -26,7 +26,7 @@ from harness import faults
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
 from harness.errors import InvalidFaultPlan
-from harness.faults import Fault, FaultPlan, Phase
+from harness.faults import Fault, FaultSchedule, Phase
 from harness.replies import Reply as SMTPReply
 from harness.smtp.faults.shape import beside_key, kind_value
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations, Jitter
@@ -344,8 +344,8 @@ class Plan:
     def toxics(self) -> tuple[Toxic, ...]:
         return tuple(self._toxics)
 
-    def fault_plan(self, *, seed: int | None = None) -> FaultPlan:
-        return FaultPlan(self.faults(), seed=seed)
+    def fault_schedule(self, *, seed: int | None = None) -> FaultSchedule:
+        return FaultSchedule(self.faults(), seed=seed)
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~harness.smtp.server.FakeSMTPServer`."""

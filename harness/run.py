@@ -27,7 +27,7 @@ from harness.chaos.backend import ChaosBackend, ToxiproxyBackend
 from harness.chaos.proxy import join_address
 from harness.clients import CallableClient, Client, ClientResult, Target
 from harness.errors import HarnessError
-from harness.faults import FaultPlan
+from harness.faults import FaultSchedule
 from harness.model import Scenario
 from harness.model.network import Down
 from harness.outcome import RunResult
@@ -50,7 +50,7 @@ class WarmServers(Protocol):
 
     toxiproxy_url: str | None
 
-    def prepare(self, faults: FaultPlan, **options: Any) -> FakeSMTPServer: ...
+    def prepare(self, faults: FaultSchedule, **options: Any) -> FakeSMTPServer: ...
     def proxy(self, server: FakeSMTPServer) -> ChaosProxy: ...
     def retire(self, server: FakeSMTPServer, client: threading.Thread | None = None) -> None: ...
 
@@ -100,8 +100,8 @@ class Run:
         self._stop = stop
         self.expect: ExpectationBuilder = ExpectationBuilder(
             scenario.expectations() if expect is None else expect)
-        self.plan: FaultPlan = scenario.fault_plan(seed=seed)
-        self.seed = self.plan.seed
+        self.schedule: FaultSchedule = scenario.fault_schedule(seed=seed)
+        self.seed = self.schedule.seed
         self.server: FakeSMTPServer | None = None
         self.proxy: ChaosBackend | None = None
         self.target: Target | None = None
@@ -237,10 +237,10 @@ class Run:
         down = scenario.down()
         proxied = bool(toxics) or down is not None
         if self.engine is not None:
-            server = self.engine.prepare(self.plan, **options)
+            server = self.engine.prepare(self.schedule, **options)
         else:
             server = self._stack.enter_context(FakeSMTPServer(
-                self.plan, recorder=Recorder(), host=self._listen[0],
+                self.schedule, recorder=Recorder(), host=self._listen[0],
                 port=0 if proxied else self._listen[1], **options))
         self.server = server
         reach = (server.host, server.port)
@@ -306,7 +306,7 @@ class Run:
         why: tuple[str, ...] = ()
         if not interrupted:
             target = self._target()
-            situation = Situation(self.plan.faults, target.tls, f"{target.host}:{target.port}",
+            situation = Situation(self.schedule.faults, target.tls, f"{target.host}:{target.port}",
                                   needs_auth=self.scenario.server.auth is not None
                                   and bool(self.expect.build().no_plaintext_auth))
             why = not_exercised(timeline, situation, verdict.results,

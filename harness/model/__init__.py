@@ -3,7 +3,7 @@
 ::
 
     scenario = Scenario.from_path("banner-421-throttle.yaml")
-    plan = scenario.fault_plan()            # harness.faults objects, seeded
+    plan = scenario.fault_schedule()            # harness.faults objects, seeded
     expected = scenario.expectations()      # harness.verdicts.spec.Expectations
 
 Every problem of a file is raised at once as :class:`ScenarioError`.

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from harness.chaos.toxic import Toxic
 from harness.clients import PLACEHOLDERS
-from harness.faults import Fault, FaultPlan
+from harness.faults import Fault, FaultSchedule
 from harness.model import load
 from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
 from harness.model.expect import Expect
@@ -325,12 +325,12 @@ class Scenario(Strict):
         """The :mod:`harness.faults` objects of ``faults:``, in order."""
         return tuple(item.to_fault() for item in self.faults)
 
-    def fault_plan(self, *, seed: int | None = None) -> FaultPlan:
-        """A fresh :class:`~harness.faults.FaultPlan` with this scenario's faults.
+    def fault_schedule(self, *, seed: int | None = None) -> FaultSchedule:
+        """A fresh :class:`~harness.faults.FaultSchedule` with this scenario's faults.
 
         ``seed`` overrides the scenario's own; with neither, the plan draws one.
         """
-        return FaultPlan(self.build_faults(), seed=self.seed if seed is None else seed)
+        return FaultSchedule(self.build_faults(), seed=self.seed if seed is None else seed)
 
     def toxics(self) -> tuple[Toxic, ...]:
         """The chaos layer's toxics of ``network:``, without ``down``."""

@@ -46,7 +46,7 @@ from harness.smtp.faults.base import (
     Stall,
     StoreAndDisconnect,
 )
-from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.tls_config import ContextCache, TLSConfig, handshake_failure
 from harness.timeline import CloseReason, Recorder
 
@@ -57,17 +57,17 @@ _BODY_END = b"\r\n.\r\n"
 LINGER_S = 0.5
 """After a closing reply, how long what the client still sends is recorded."""
 class SessionHost:
-    """What the sessions of one server share: plan, recorder, open sessions, messages."""
+    """What the sessions of one server share: schedule, recorder, open sessions, messages."""
 
     def __init__(
         self,
-        plan: FaultPlan,
+        schedule: FaultSchedule,
         recorder: Recorder,
         hostname: str,
         tls: TLSConfig | None = None,
         credentials: Mapping[str, str] | None = None,
     ) -> None:
-        self.plan = plan
+        self.schedule = schedule
         self.recorder = recorder
         self.hostname = hostname
         self.tls = tls or TLSConfig()
@@ -436,9 +436,9 @@ class FaultySMTP(SMTP):
         self._body_tail = b"\r\n"
         self._body_bytes = 0
         self._discarding = False
-        plan = self._host.plan
-        if plan.has("body"):
-            fired = plan.consult(self._context("body"), every=True)
+        schedule = self._host.schedule
+        if schedule.has("body"):
+            fired = schedule.consult(self._context("body"), every=True)
             self._body_faults = sorted(fired, key=lambda pair: pair[0].after_bytes or 0)
 
     # -- faults at command phases -------------------------------------------------------
@@ -470,10 +470,10 @@ class FaultySMTP(SMTP):
 
     async def _faults(self, phase: Phase, argument: str = "") -> bool:
         """Carry out the faults of ``phase``; True if one took over from the server."""
-        plan = self._host.plan
-        if not plan.has(phase):
+        schedule = self._host.schedule
+        if not schedule.has(phase):
             return False
-        for fault, action in plan.consult(self._context(phase, argument)):
+        for fault, action in schedule.consult(self._context(phase, argument)):
             self._record_fault(fault, action)
             if isinstance(action, Pause):
                 await sleep_precisely(action.seconds)
@@ -572,9 +572,9 @@ class FaultySMTP(SMTP):
         """Called once the final ``.`` arrived: the ``dot`` phase, then store and reply."""
         if self._in_body:
             self._record_body_end(complete=True)
-        plan = self._host.plan
-        if plan.has("dot"):
-            for fault, action in plan.consult(self._context("dot")):
+        schedule = self._host.schedule
+        if schedule.has("dot"):
+            for fault, action in schedule.consult(self._context("dot")):
                 self._record_fault(fault, action)
                 if isinstance(action, Pause):
                     await sleep_precisely(action.seconds)

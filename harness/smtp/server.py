@@ -1,4 +1,4 @@
-"""FakeSMTPServer: a sink SMTP server on a free loopback port, with a fault plan.
+"""FakeSMTPServer: a sink SMTP server on a free loopback port, with a fault schedule.
 
 It binds port 0 and reads the bound port back (no fixed ports, no self-probe connection,
 unlike aiosmtpd's ``Controller``), never relays, and keeps every accepted message.
@@ -19,7 +19,7 @@ from typing import Any
 from harness.errors import ServerError
 from harness.loop import LoopThread
 from harness.smtp.faults.base import Fault
-from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.protocol import FaultySMTP, SessionHost
 from harness.smtp.tls_config import TLSConfig, TLSMode
 from harness.timeline import Recorder, StoredMessage, Timeline
@@ -36,7 +36,7 @@ class FakeSMTPServer:
 
     def __init__(
         self,
-        faults: Iterable[Fault] | FaultPlan = (),
+        faults: Iterable[Fault] | FaultSchedule = (),
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -51,7 +51,9 @@ class FakeSMTPServer:
         auth_require_tls: bool = True,
         recorder: Recorder | None = None,
     ) -> None:
-        self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
+        self.schedule = (
+            faults if isinstance(faults, FaultSchedule) else FaultSchedule(faults, seed=seed)
+        )
         self.recorder = recorder or Recorder()
         self.tls = TLSConfig(tls, certificate, starttls_required)
         self._requested = (host, port)
@@ -61,7 +63,7 @@ class FakeSMTPServer:
             "auth_require_tls": auth_require_tls,
         }
         self._sessions = SessionHost(
-            self.plan, self.recorder, hostname, self.tls, auth_credentials
+            self.schedule, self.recorder, hostname, self.tls, auth_credentials
         )
         self._server: asyncio.Server | None = None
         self._thread: LoopThread | None = None
@@ -69,7 +71,8 @@ class FakeSMTPServer:
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self._address else "not started"
-        return f"<FakeSMTPServer {where} faults={len(self.plan.faults)} seed={self.plan.seed}>"
+        schedule = self.schedule
+        return f"<FakeSMTPServer {where} faults={len(schedule.faults)} seed={schedule.seed}>"
 
     # -- where it listens ----------------------------------------------------------------
 
@@ -83,7 +86,7 @@ class FakeSMTPServer:
 
     @property
     def seed(self) -> int:
-        return self.plan.seed
+        return self.schedule.seed
 
     def _bound(self) -> tuple[str, int]:
         if self._address is None:
@@ -114,35 +117,35 @@ class FakeSMTPServer:
 
     def _forget(self) -> None:
         self.recorder.reset()
-        self.plan.reset()
+        self.schedule.reset()
         self._sessions.reset()
 
     def use(
-        self, faults: Iterable[Fault] | FaultPlan = (), *, seed: int | None = None
-    ) -> FaultPlan:
-        """Swap in another fault plan and start afresh, on the same port.
+        self, faults: Iterable[Fault] | FaultSchedule = (), *, seed: int | None = None
+    ) -> FaultSchedule:
+        """Swap in another fault schedule and start afresh, on the same port.
 
         Connections still open are closed first (recorded as ``server-stop``), then the
         timeline, the messages and every fault's state are forgotten, as :meth:`reset`
-        does. One running server serves many plans this way, far cheaper than starting
-        another (a property test tries hundreds). Returns the plan now in use.
+        does. One running server serves many schedules this way, far cheaper than starting
+        another (a property test tries hundreds). Returns the schedule now in use.
         """
-        plan = faults if isinstance(faults, FaultPlan) else FaultPlan(faults, seed=seed)
+        schedule = faults if isinstance(faults, FaultSchedule) else FaultSchedule(faults, seed=seed)
         thread = self._thread
         if thread is None or thread.is_current():
-            self._swap(plan)
-        else:  # on the loop that reads the plan: the swap cannot land mid-session
-            thread.call(self._use_async(plan))
-        return plan
+            self._swap(schedule)
+        else:  # on the loop that reads the schedule: the swap cannot land mid-session
+            thread.call(self._use_async(schedule))
+        return schedule
 
-    async def _use_async(self, plan: FaultPlan) -> None:
+    async def _use_async(self, schedule: FaultSchedule) -> None:
         if self._server is not None and self._sessions.sessions:
             await self._drop_sessions()
-        self._swap(plan)
+        self._swap(schedule)
 
-    def _swap(self, plan: FaultPlan) -> None:
-        self.plan = plan
-        self._sessions.plan = plan
+    def _swap(self, schedule: FaultSchedule) -> None:
+        self.schedule = schedule
+        self._sessions.schedule = schedule
         self._forget()
 
     @staticmethod

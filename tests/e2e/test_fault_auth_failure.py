@@ -63,6 +63,6 @@ def test_its_scenario_item_round_trips() -> None:
     item = fault_item(fault)
     assert item == {"attempts": [1, 2],
                     "auth-failure": "454 4.7.0 Temporary authentication failure"}
-    (loaded,) = Scenario.from_dict({"name": "auth", "faults": [item]}).fault_plan().faults
+    (loaded,) = Scenario.from_dict({"name": "auth", "faults": [item]}).fault_schedule().faults
     assert loaded == fault
     assert fault_item(AuthFailure()) == {"auth-failure": True}

@@ -55,5 +55,5 @@ def test_its_scenario_item_round_trips() -> None:
     fault = SizeLimit(max_bytes=1000, attempts="2+")
     item = fault_item(fault)
     assert item == {"attempts": "2+", "size-limit": 1000}
-    (loaded,) = Scenario.from_dict({"name": "size", "faults": [item]}).fault_plan().faults
+    (loaded,) = Scenario.from_dict({"name": "size", "faults": [item]}).fault_schedule().faults
     assert loaded == fault

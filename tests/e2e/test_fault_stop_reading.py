@@ -56,7 +56,7 @@ def test_its_scenario_item_round_trips() -> None:
     fault = StopReading(after_bytes=2048, attempts=[1])
     item = fault_item(fault)
     assert item == {"attempts": 1, "after_bytes": 2048, "stop-reading": True}
-    (loaded,) = Scenario.from_dict({"name": "stop", "faults": [item]}).fault_plan().faults
+    (loaded,) = Scenario.from_dict({"name": "stop", "faults": [item]}).fault_schedule().faults
     assert loaded == fault
 
 

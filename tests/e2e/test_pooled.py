@@ -12,7 +12,7 @@ import pytest
 
 from harness.examples.client import Policy, build_message
 from harness.examples.pooled import Pool, send_all
-from harness.faults import FaultPlan, IdleTimeout
+from harness.faults import FaultSchedule, IdleTimeout
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, Timeline
 from tests.clients.pool_never_reconnects import StickyPool
@@ -22,7 +22,7 @@ MESSAGES = 3
 
 @contextmanager
 def server(*faults: IdleTimeout) -> Iterator[FakeSMTPServer]:
-    with FakeSMTPServer(FaultPlan(faults, seed=1), recorder=Recorder()) as running:
+    with FakeSMTPServer(FaultSchedule(faults, seed=1), recorder=Recorder()) as running:
         yield running
 
 

@@ -41,7 +41,7 @@ def test_invalid_file_reports_exactly(path: Path) -> None:
 @pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])
 def test_valid_file_loads_and_builds(path: Path) -> None:
     scenario = Scenario.from_path(path)
-    assert scenario.fault_plan(seed=1).faults == scenario.build_faults()
+    assert scenario.fault_schedule(seed=1).faults == scenario.build_faults()
     assert isinstance(scenario.expectations(), Expectations)
 
 
@@ -97,9 +97,9 @@ def test_every_fault_kind_builds_its_fault_object() -> None:
         faults.HandshakeFailure(),
         faults.HandshakeFailure(data=b"\x15\x03\x01\x00\x02\x02\x28", attempts=(2,)),
     )
-    plan = scenario.fault_plan()
+    plan = scenario.fault_schedule()
     assert plan.seed == 42
-    assert scenario.fault_plan(seed=7).seed == 7
+    assert scenario.fault_schedule(seed=7).seed == 7
     greylist = plan.faults[7]
     assert isinstance(greylist, faults.Greylist)
     assert greylist.parsed == SMTPReply(450, "Greylisted", "4.2.0")
@@ -176,7 +176,7 @@ def test_server_options_are_what_the_fake_server_takes() -> None:
     from harness.smtp.server import FakeSMTPServer
 
     for name in ("minimal", "server"):
-        server = FakeSMTPServer(load(name).fault_plan(seed=1), **load(name).server.options())
+        server = FakeSMTPServer(load(name).fault_schedule(seed=1), **load(name).server.options())
         assert server.tls.certificate_for(1) == ("expired" if name == "server" else "valid")
         assert server.tls.certificate_for(2) == "valid"
 

@@ -28,7 +28,7 @@ from harness.smtp.faults.shape import setting
 
 def through_yaml(item: dict[str, Any]) -> Fault:
     text = yaml.safe_dump({"name": "round-trip", "faults": [item]}, allow_unicode=True)
-    (fault,) = Scenario.from_str(text, source="round-trip.yaml").fault_plan(seed=1).faults
+    (fault,) = Scenario.from_str(text, source="round-trip.yaml").fault_schedule(seed=1).faults
     return fault
 
 
@@ -63,7 +63,7 @@ def test_a_scenario_goes_to_its_json_report_form_and_back_unchanged(
     scenario = Scenario.from_dict(data)
     again = Scenario.from_dict(json.loads(json.dumps(scenario.to_dict())))
     assert again == scenario
-    assert again.fault_plan(seed=1).faults == (fault,)
+    assert again.fault_schedule(seed=1).faults == (fault,)
     assert again.toxics() == (toxic,)
 
 

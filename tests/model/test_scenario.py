@@ -148,11 +148,11 @@ def test_catalogue_has_the_first_scenarios() -> None:
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_builtin_loads_and_builds_its_fault_plan(name: str) -> None:
+def test_builtin_loads_and_builds_its_fault_schedule(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name
     assert re.search(r"RFC \d+", scenario.about), "about must cite the reference"
-    plan = scenario.fault_plan(seed=1)
+    plan = scenario.fault_schedule(seed=1)
     assert len(plan.faults) == len(scenario.faults)
     assert scenario.expectations() != Expect().to_spec(), "a scenario must expect something"
     assert Scenario.from_str(scenario.to_yaml()) == scenario

@@ -1,4 +1,4 @@
-"""FakeSMTPServer.use(): swap the fault plan of a running server, start afresh."""
+"""FakeSMTPServer.use(): swap the fault schedule of a running server, start afresh."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ def _mail_code(server: FakeSMTPServer) -> int:
         return int(smtp.docmd("MAIL", "FROM:<a@example.org>")[0])
 
 
-def test_use_swaps_the_plan_on_the_same_port() -> None:
+def test_use_swaps_the_schedule_on_the_same_port() -> None:
     with FakeSMTPServer([faults.Reply(at="mail", reply="451 4.3.0 Later")]) as server:
         port = server.port
         assert _mail_code(server) == 451
-        plan = server.use([faults.Reply(at="mail", reply="550 5.7.1 No")], seed=5)
-        assert plan.seed == 5 and server.plan is plan
+        schedule = server.use([faults.Reply(at="mail", reply="550 5.7.1 No")], seed=5)
+        assert schedule.seed == 5 and server.schedule is schedule
         assert server.port == port
         assert server.timeline.attempts == ()
         assert _mail_code(server) == 550
@@ -46,5 +46,5 @@ def test_use_closes_connections_still_open() -> None:
 
 def test_use_on_a_stopped_server_only_swaps() -> None:
     server = FakeSMTPServer()
-    plan = server.use([faults.Close(at="banner")])
-    assert server.plan is plan
+    schedule = server.use([faults.Close(at="banner")])
+    assert server.schedule is schedule

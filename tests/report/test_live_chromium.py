@@ -66,7 +66,7 @@ def test_only_loopback_is_served() -> None:
 def test_the_page_shows_attempts_as_they_happen_and_then_the_verdict(tmp_path: Path) -> None:
     scenario = Scenario.from_str(THROTTLED)
     recorder = Recorder()
-    with FakeSMTPServer(scenario.fault_plan(seed=1), recorder=recorder) as server, \
+    with FakeSMTPServer(scenario.fault_schedule(seed=1), recorder=recorder) as server, \
             LiveView(scenario.name, scenario.about, recorder) as live:
         page: dict[str, subprocess.CompletedProcess[str]] = {}
         browser = threading.Thread(target=lambda: page.update(done=chromium(

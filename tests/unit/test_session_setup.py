@@ -5,7 +5,7 @@ import asyncio
 
 from aiosmtpd.smtp import SMTP
 
-from harness.smtp.faults.plan import FaultPlan
+from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.protocol import FaultySMTP, SessionHost
 from harness.timeline import Recorder
 
@@ -13,7 +13,7 @@ from harness.timeline import Recorder
 def test_aiosmtpd_finds_every_command_auth_mechanism_and_hook() -> None:
     loop = asyncio.new_event_loop()
     try:
-        host = SessionHost(FaultPlan([], seed=1), Recorder(), "localhost")
+        host = SessionHost(FaultSchedule([], seed=1), Recorder(), "localhost")
         session = FaultySMTP(host, idle_timeout=30, loop=loop)
         bare = SMTP(object(), hostname="localhost", loop=loop)
     finally:

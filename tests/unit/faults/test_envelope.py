@@ -3,7 +3,7 @@
 import pytest
 
 from harness import InvalidFaultPlan, faults
-from harness.faults import Attempts, FaultPlan
+from harness.faults import Attempts, FaultSchedule
 from tests.unit.faults.context import context
 
 
@@ -58,7 +58,7 @@ def test_selects_by_phase_attempt_and_match() -> None:
 
 
 def test_plan_pauses_add_up_and_the_first_takeover_wins() -> None:
-    plan = FaultPlan([
+    plan = FaultSchedule([
         faults.Delay(at="mail", seconds=1),
         faults.Reply(at="mail", reply="451 4.3.0 No"),
         faults.Close(at="mail"),
@@ -69,7 +69,7 @@ def test_plan_pauses_add_up_and_the_first_takeover_wins() -> None:
 
 def test_plan_draws_are_replayed_by_the_seed() -> None:
     def fired(seed: int) -> list[int]:
-        plan = FaultPlan([faults.Close(at="banner", probability=0.5)], seed=seed)
+        plan = FaultSchedule([faults.Close(at="banner", probability=0.5)], seed=seed)
         return [n for n in range(1, 41) if plan.consult(context("banner", attempt=n))]
 
     assert fired(7) == fired(7)
@@ -79,4 +79,4 @@ def test_plan_draws_are_replayed_by_the_seed() -> None:
 
 def test_plan_rejects_things_that_are_not_faults() -> None:
     with pytest.raises(InvalidFaultPlan, match=r"faults\[1\] is 'close', not a fault"):
-        FaultPlan([faults.Close(at="mail"), "close"])  # type: ignore[list-item]
+        FaultSchedule([faults.Close(at="mail"), "close"])  # type: ignore[list-item]

@@ -1,4 +1,4 @@
-"""A FaultPlan: the faults of a run, their per-run state, and the seeded draws."""
+"""A FaultSchedule: the faults of a run, their per-run state, and the seeded draws."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from harness.errors import InvalidFaultPlan
 from harness.smtp.faults.base import CONTINUES, Action, Fault, FaultContext
 
 
-class FaultPlan:
+class FaultSchedule:
     """The ordered faults of a run.
 
     At a phase, faults are consulted in order: pauses and capability edits add up, and the
@@ -34,13 +34,13 @@ class FaultPlan:
         self._phases = frozenset(fault.at for fault in self.faults)
 
     def __repr__(self) -> str:
-        return f"FaultPlan({list(self.faults)!r}, seed={self.seed})"
+        return f"FaultSchedule({list(self.faults)!r}, seed={self.seed})"
 
     def has(self, phase: Phase) -> bool:
         return phase in self._phases
 
     def consult(self, ctx: FaultContext, *, every: bool = False) -> list[tuple[Fault, Action]]:
-        """The faults that fire in ``ctx`` with their actions, in plan order.
+        """The faults that fire in ``ctx`` with their actions, in schedule order.
 
         With ``every``, keep going past the first fault that takes over (the ``body``
         phase fires each fault at its own byte offset).
