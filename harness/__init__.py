@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from harness.outcome import RunResult
     from harness.plan import Plan
     from harness.properties import ClientPolicy, PropertyFailure, check_properties
-    from harness.replies import Reply
+    from harness.replies import SMTPReply
     from harness.run import run_scenario
     from harness.smtp.faults.schedule import FaultSchedule
     from harness.smtp.server import FakeSMTPServer
@@ -42,7 +42,7 @@ _HOMES = {
     "CommandClient": "harness.clients", "Target": "harness.clients",
     "ClientError": "harness.errors", "HarnessError": "harness.errors",
     "InvalidFaultPlan": "harness.errors", "ServerError": "harness.errors",
-    "Reply": "harness.replies",
+    "SMTPReply": "harness.replies",
     "RunResult": "harness.outcome", "run_scenario": "harness.run",
     "Scenario": "harness.model", "ScenarioError": "harness.model",
     "load_scenario": "harness.model",
@@ -89,9 +89,9 @@ __all__ = [
     "Plan",
     "PropertyFailure",
     "Recorder",
-    "Reply",
     "Result",
     "RunResult",
+    "SMTPReply",
     "Scenario",
     "ScenarioError",
     "ServerError",

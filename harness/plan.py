@@ -27,7 +27,7 @@ from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
 from harness.errors import InvalidFaultPlan
 from harness.faults import Fault, FaultSchedule, Phase
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 from harness.smtp.faults.shape import beside_key, kind_value
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations, Jitter
 

@@ -17,7 +17,7 @@ _FIRST_LINE = re.compile(r"^(\d{3})(?:[ -](.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
-class Reply:
+class SMTPReply:
     """One SMTP reply: a code, an optional enhanced status code (RFC 3463) and text.
 
     A reply with several ``lines`` is sent multi-line (``250-a``, ``250 b``).
@@ -43,7 +43,7 @@ class Reply:
                 raise InvalidFaultPlan(f"reply text {line!r} holds a line break; use `lines`")
 
     @classmethod
-    def parse(cls, spec: str | Sequence[str]) -> Reply:
+    def parse(cls, spec: str | Sequence[str]) -> SMTPReply:
         """Build a reply from ``"421 4.7.0 Try again later"`` or a list of such lines."""
         texts = [spec] if isinstance(spec, str) else list(spec)
         if not texts:
@@ -97,15 +97,15 @@ class Reply:
         return "\n".join(self.wire_lines())
 
 
-S221_BYE = Reply(221, "Bye", "2.0.0")
-S250_OK = Reply(250, "OK", "2.0.0")
-S421_TRY_AGAIN_LATER = Reply(421, "Try again later, closing connection", "4.7.0")
-S421_TOO_MANY_CONNECTIONS = Reply(421, "Too many connections, try again later", "4.7.0")
-S421_RATE_LIMITED = Reply(421, "Message rate limit exceeded, try again later", "4.7.0")
-S450_GREYLISTED = Reply(450, "Greylisted, please try again later", "4.2.0")
-S451_LOCAL_ERROR = Reply(451, "Local error in processing", "4.3.0")
-S451_GREYLISTED = Reply(451, "Greylisted, try again later", "4.7.1")
-S452_INSUFFICIENT_STORAGE = Reply(452, "Insufficient system storage", "4.3.1")
-S550_MAILBOX_UNAVAILABLE = Reply(550, "Mailbox unavailable", "5.1.1")
-S552_TOO_MUCH_DATA = Reply(552, "Message size exceeds limit", "5.3.4")
-S554_TRANSACTION_FAILED = Reply(554, "Transaction failed", "5.7.1")
+S221_BYE = SMTPReply(221, "Bye", "2.0.0")
+S250_OK = SMTPReply(250, "OK", "2.0.0")
+S421_TRY_AGAIN_LATER = SMTPReply(421, "Try again later, closing connection", "4.7.0")
+S421_TOO_MANY_CONNECTIONS = SMTPReply(421, "Too many connections, try again later", "4.7.0")
+S421_RATE_LIMITED = SMTPReply(421, "Message rate limit exceeded, try again later", "4.7.0")
+S450_GREYLISTED = SMTPReply(450, "Greylisted, please try again later", "4.2.0")
+S451_LOCAL_ERROR = SMTPReply(451, "Local error in processing", "4.3.0")
+S451_GREYLISTED = SMTPReply(451, "Greylisted, try again later", "4.7.1")
+S452_INSUFFICIENT_STORAGE = SMTPReply(452, "Insufficient system storage", "4.3.1")
+S550_MAILBOX_UNAVAILABLE = SMTPReply(550, "Mailbox unavailable", "5.1.1")
+S552_TOO_MUCH_DATA = SMTPReply(552, "Message size exceeds limit", "5.3.4")
+S554_TRANSACTION_FAILED = SMTPReply(554, "Transaction failed", "5.7.1")

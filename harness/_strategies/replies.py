@@ -7,7 +7,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
 from harness._strategies._checks import check_bool, check_strategy
-from harness.replies import Reply
+from harness.replies import SMTPReply
 
 TRANSIENT_CODES = (421, 450, 451, 452, 454)
 """4yz codes with a meaning clients must know: closing (421), mailbox busy, local error,
@@ -46,8 +46,8 @@ def reply_codes(draw: st.DrawFn, *, transient: bool = True,
 
 @st.composite
 def replies(draw: st.DrawFn, *, codes: SearchStrategy[int] | None = None,
-            multiline: bool = True) -> Reply:
-    """:class:`harness.Reply` values with a code from ``codes`` (default
+            multiline: bool = True) -> SMTPReply:
+    """:class:`harness.SMTPReply` values with a code from ``codes`` (default
     :func:`reply_codes`), an enhanced status code of the same class half the time, and a
     short text; with ``multiline``, sometimes several lines (``451-...`` ``451 ...``)."""
     strategy = reply_codes() if codes is None else check_strategy("codes", codes)
@@ -63,4 +63,4 @@ def replies(draw: st.DrawFn, *, codes: SearchStrategy[int] | None = None,
     if multiline and draw(st.integers(0, 3)) == 3:  # one in four; shrinks to one line
         lines = tuple(draw(st.lists(st.text(_TEXT_ALPHABET, max_size=40), min_size=1,
                                     max_size=3)))
-    return Reply(code, text.strip(), enhanced, tuple(line.strip() for line in lines))
+    return SMTPReply(code, text.strip(), enhanced, tuple(line.strip() for line in lines))

@@ -31,7 +31,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from harness.attempts import Phase
 from harness.loop import sleep_precisely
-from harness.replies import Reply
+from harness.replies import SMTPReply
 from harness.smtp.faults.base import (
     CONTINUES,
     Action,
@@ -514,7 +514,7 @@ class FaultySMTP(SMTP):
         elif isinstance(action, (Stall, StoreAndDisconnect)):
             await self._until_closed()
 
-    async def _send(self, reply: Reply, *, then_close: bool) -> None:
+    async def _send(self, reply: SMTPReply, *, then_close: bool) -> None:
         lines = reply.wire_lines()
         for line in lines[:-1]:
             await self.push(line)

@@ -11,7 +11,7 @@ from harness import faults
 from harness.model import Scenario, ScenarioError
 from harness.model._base import selector
 from harness.model.network import TOXICS, Down
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations
 
 HERE = Path(__file__).parent

@@ -13,7 +13,7 @@ from harness import faults, strategies
 from harness.model import Scenario
 from harness.plan import Plan
 from harness.properties import expected_outcome
-from harness.replies import Reply
+from harness.replies import SMTPReply
 
 FAST = settings(max_examples=60, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -69,8 +69,8 @@ def test_transient_codes_are_4yz(code: int) -> None:
 
 @FAST
 @given(strategies.replies())
-def test_replies_are_valid_and_round_trip(reply: Reply) -> None:
-    assert Reply.parse(reply.wire_lines()).code == reply.code
+def test_replies_are_valid_and_round_trip(reply: SMTPReply) -> None:
+    assert SMTPReply.parse(reply.wire_lines()).code == reply.code
     assert reply.enhanced is None or int(reply.enhanced[0]) == reply.code // 100
 
 

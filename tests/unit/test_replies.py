@@ -1,18 +1,18 @@
 import pytest
 
-from harness import InvalidFaultPlan, Reply
+from harness import InvalidFaultPlan, SMTPReply
 
 
 def test_parse_splits_code_enhanced_code_and_text() -> None:
-    reply = Reply.parse("421 4.7.0 Try again later")
+    reply = SMTPReply.parse("421 4.7.0 Try again later")
     assert (reply.code, reply.enhanced, reply.text) == (421, "4.7.0", "Try again later")
     assert reply.is_transient and reply.closes_connection and not reply.is_permanent
 
 
 def test_multiline_round_trips_to_the_wire() -> None:
-    reply = Reply.parse(["250-mx.test", "250-SIZE 100", "250 HELP"])
+    reply = SMTPReply.parse(["250-mx.test", "250-SIZE 100", "250 HELP"])
     assert reply.wire_lines() == ["250-mx.test", "250-SIZE 100", "250 HELP"]
-    assert Reply(250).wire_lines() == ["250"]
+    assert SMTPReply(250).wire_lines() == ["250"]
 
 
 @pytest.mark.parametrize(
@@ -26,14 +26,14 @@ def test_multiline_round_trips_to_the_wire() -> None:
 )
 def test_bad_replies_say_what_is_wrong(spec: object, message: str) -> None:
     with pytest.raises(InvalidFaultPlan, match=message):
-        Reply.parse(spec)  # type: ignore[arg-type]
+        SMTPReply.parse(spec)  # type: ignore[arg-type]
 
 
 def test_enhanced_code_must_be_well_formed() -> None:
     with pytest.raises(InvalidFaultPlan, match="RFC 3463"):
-        Reply(451, "x", enhanced="4.7")
+        SMTPReply(451, "x", enhanced="4.7")
 
 
 def test_line_breaks_in_text_are_refused() -> None:
     with pytest.raises(InvalidFaultPlan, match="line break"):
-        Reply(250, "a\r\nb")
+        SMTPReply(250, "a\r\nb")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from harness.attempts import PHASES, Attempts, AttemptSpec, Phase
 from harness.errors import InvalidFaultPlan
-from harness.replies import Reply
+from harness.replies import SMTPReply
 
 # -- what a fault asks the server to do ------------------------------------------------
 
@@ -23,7 +23,7 @@ from harness.replies import Reply
 class Send:
     """Send this reply instead of the normal one; close afterwards if ``then_close``."""
 
-    reply: Reply
+    reply: SMTPReply
     then_close: bool = False
 
 

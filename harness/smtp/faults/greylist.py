@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.attempts import Phase
-from harness.replies import S451_GREYLISTED
-from harness.replies import Reply as SMTPReply
+from harness.replies import S451_GREYLISTED, SMTPReply
 from harness.smtp.faults._checks import non_negative_number
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting

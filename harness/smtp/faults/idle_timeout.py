@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.attempts import Phase
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Disconnect, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting

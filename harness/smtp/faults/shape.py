@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 
 if TYPE_CHECKING:
     from harness.smtp.faults.base import Fault

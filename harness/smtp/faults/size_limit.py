@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from harness.attempts import Phase
-from harness.replies import Reply as SMTPReply
+from harness.replies import SMTPReply
 from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting

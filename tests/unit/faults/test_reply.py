@@ -1,13 +1,13 @@
 import pytest
 
-from harness import InvalidFaultPlan, Reply, faults
+from harness import InvalidFaultPlan, SMTPReply, faults
 from harness.smtp.faults.base import Send
 from tests.unit.faults.context import context
 
 
 def test_reply_sends_the_parsed_reply() -> None:
     fault = faults.Reply(at="mail", reply="451 4.3.0 Local error")
-    assert fault.act(context("mail")) == Send(Reply(451, "Local error", "4.3.0"))
+    assert fault.act(context("mail")) == Send(SMTPReply(451, "Local error", "4.3.0"))
 
 
 def test_421_always_closes_and_then_close_closes_others() -> None:
