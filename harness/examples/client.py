@@ -1,11 +1,15 @@
 """A correct SMTP sender: the bundled client the demo and the catalogue run against.
 
 It retries transient failures (4yz replies, dropped connections, timeouts) with
-exponential backoff and full jitter, gives up on permanent failures (5yz) at once,
-uses a timeout on every command, and never treats an unconfirmed DATA as delivered.
-It sends as many messages as asked (``--messages``, or HARNESS_SMTP_MESSAGES), each
-distinct, each with its own retries; ``--client-index`` (HARNESS_CLIENT_INDEX) tells one
-instance of a fleet from another; HARNESS_SMTP_RCPT (comma-separated) sets recipients.
+exponential backoff and full jitter, starting again from the initial delay after every
+delivery, gives up on permanent failures (5yz) at once, uses a timeout on every command,
+and never treats an unconfirmed DATA as delivered. It sends as many messages as asked
+(``--messages``, or HARNESS_SMTP_MESSAGES), each distinct, each with its own retries, over
+one connection kept between them (a pool of one, as mailers keep): when the server closed
+it while idle (RFC 5321 §3.8's asynchronous ``421 4.4.2``, or a reset), the message goes
+again at once on a new socket, never reported lost or refused. ``--client-index``
+(HARNESS_CLIENT_INDEX) tells one instance of a fleet from another; HARNESS_SMTP_RCPT
+(comma-separated) sets recipients.
 
     python -m harness.examples.client --host 127.0.0.1 --port 2525
 """
@@ -13,6 +17,7 @@ instance of a fleet from another; HARNESS_SMTP_RCPT (comma-separated) sets recip
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import smtplib
@@ -47,6 +52,24 @@ class PermanentFailure(Exception):
     """The server said no for good (5yz): retrying would not help."""
 
 
+class Backoff:
+    """The delay before each retry: full jitter over a capped exponential envelope,
+    from the initial delay again once a message is delivered (gRPC connection-backoff,
+    "Reset Backoff"): a hiccup after a success is not the outage before it."""
+
+    def __init__(self, policy: Policy, rng: random.Random | None = None) -> None:
+        self.policy, self.rng = policy, rng or random.Random()
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        p = self.policy
+        return self.rng.uniform(0, min(p.cap_s, p.initial_s * p.factor ** (self.failures - 1)))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
 def build_message(sender: str, recipients: Sequence[str], label: str = "") -> EmailMessage:
     """A message with its own Message-ID and, for a workload, its own subject and body:
     two messages of one run never look like copies of each other."""
@@ -59,36 +82,58 @@ def build_message(sender: str, recipients: Sequence[str], label: str = "") -> Em
     return message
 
 
-def send_once(
-    host: str, port: int, message: EmailMessage, policy: Policy, tls: str, cafile: str | None,
-    login: tuple[str, str] | None = None,
-) -> None:
-    """One attempt: connect, greet, TLS as configured, log in (only over TLS), send."""
-    context = ssl.create_default_context(cafile=cafile or None)
-    smtp = (
-        smtplib.SMTP_SSL(host, port, timeout=policy.timeout_s, context=context)
-        if tls == "implicit"
-        else smtplib.SMTP(host, port, timeout=policy.timeout_s)
-    )
-    try:
-        greet(smtp)
-        if tls == "starttls":
-            start_tls(smtp, context)
-            greet(smtp)
-        if login is not None:
-            if tls == "none":
-                raise PermanentFailure("not sending credentials in clear: no TLS configured")
-            smtp.login(*login)
-        smtp.send_message(message)
-    except BaseException:
-        smtp.close()
-        raise
-    # Delivered: a QUIT that fails (a 4yz, a reset) changes nothing and must not cause a
-    # retry, which would deliver a second copy. smtplib's context manager raises there.
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
+class Pool:
+    """One SMTP connection, opened when needed and kept between messages: connect,
+    greet, TLS as configured, log in (only over TLS)."""
+
+    def __init__(self, host: str, port: int, policy: Policy = Policy(), *, tls: str = "none",
+                 cafile: str | None = None, login: tuple[str, str] | None = None) -> None:
+        self.host, self.port, self.policy, self.tls, self.login = host, port, policy, tls, login
+        self.context = ssl.create_default_context(cafile=cafile or None)
+        self.smtp: smtplib.SMTP | None = None
+        self.carried = 0  # messages sent on the current connection
+
+    @property
+    def reused(self) -> bool:
+        """The next message goes on a connection that already carried one."""
+        return self.smtp is not None and self.carried > 0
+
+    def connection(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            timeout = self.policy.timeout_s
+            smtp = (smtplib.SMTP_SSL(self.host, self.port, timeout=timeout, context=self.context)
+                    if self.tls == "implicit" else smtplib.SMTP(self.host, self.port,
+                                                                 timeout=timeout))
+            try:
+                greet(smtp)
+                if self.tls == "starttls":
+                    start_tls(smtp, self.context)
+                    greet(smtp)
+                if self.login is not None:
+                    if self.tls == "none":
+                        raise PermanentFailure("not sending credentials in clear: no TLS"
+                                               " configured")
+                    smtp.login(*self.login)
+            except BaseException:
+                smtp.close()
+                raise
+            self.smtp = smtp
+        return self.smtp
+
+    def drop(self) -> None:
+        """Forget the connection: the next message opens a new socket."""
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+            self.carried = 0
+
+    def close(self) -> None:
+        """QUIT when done. Every message sent is delivered: a QUIT that fails (a 4yz, a
+        reset) changes nothing and must not cause a retry, which would deliver a copy."""
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self.drop()
 
 
 def greet(smtp: smtplib.SMTP) -> None:
@@ -116,28 +161,31 @@ def start_tls(smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
         raise
 
 
-def send_with_retries(
-    host: str,
-    port: int,
-    message: EmailMessage,
-    policy: Policy = Policy(),
-    *,
-    tls: str = "none",
-    cafile: str | None = None,
-    rng: random.Random | None = None,
-    log: bool = False,
-    login: tuple[str, str] | None = None,
-) -> int:
-    """Deliver ``message``; returns the number of attempts it took.
+def send_once(pool: Pool, message: EmailMessage) -> None:
+    """One try: the message on the pool's connection (a new one when it has none)."""
+    smtp = pool.connection()
+    try:
+        smtp.send_message(message)
+    except BaseException:
+        pool.drop()
+        raise
+    pool.carried += 1
+
+
+def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None = None, *,
+                      log: bool = False) -> int:
+    """Deliver ``message``; returns the tries it took. A pooled connection that died
+    while idle is replaced at once; other transient failures wait ``backoff``'s delay.
 
     Raises PermanentFailure on a 5yz reply, or the last transient error once
-    ``max_attempts`` is used up.
+    ``max_attempts`` tries failed.
     """
-    rng = rng or random.Random()
+    policy = pool.policy
+    backoff = backoff or Backoff(policy)
     for attempt in range(1, policy.max_attempts + 1):
+        reused = pool.reused
         try:
-            send_once(host, port, message, policy, tls, cafile, login)
-            return attempt
+            send_once(pool, message)
         except smtplib.SMTPResponseException as error:
             if error.smtp_code // 100 == 5:
                 raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
@@ -151,14 +199,41 @@ def send_with_retries(
             if isinstance(error, ssl.SSLCertVerificationError):
                 raise PermanentFailure(f"certificate rejected: {error}") from error
             failure = error
+        else:
+            backoff.reset()
+            return attempt
         if attempt == policy.max_attempts:
             raise failure
-        delay = rng.uniform(0, min(policy.cap_s, policy.initial_s * policy.factor ** (attempt - 1)))
+        delay = 0.0 if reused else backoff.next_delay()  # idle-closed: not the server's health
         if log:
-            print(f"attempt {attempt} failed ({failure!r}); retrying in {delay:.3f}s",
-                  file=sys.stderr)
+            again = "a new connection at once" if reused else f"retrying in {delay:.3f}s"
+            print(f"attempt {attempt} failed ({failure!r}); {again}", file=sys.stderr)
         time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def send_all(pool: Pool, messages: Sequence[EmailMessage], backoff: Backoff | None = None, *,
+             log: bool = False) -> int:
+    """Send every message over the pool, then QUIT; 0 all delivered, 2 one refused for
+    good, 1 one given up on."""
+    backoff = backoff or Backoff(pool.policy)
+    status = 0
+    try:
+        for message in messages:
+            try:
+                attempts = send_with_retries(pool, message, backoff, log=log)
+            except PermanentFailure as error:
+                print(f"permanent failure, not retrying: {error}", file=sys.stderr)
+                status = max(status, 2)
+            except (OSError, smtplib.SMTPException) as error:
+                print(f"gave up after {pool.policy.max_attempts} attempts: {error!r}",
+                      file=sys.stderr)
+                status = max(status, 1)
+            else:
+                print(f"delivered after {attempts} attempt(s)")
+    finally:
+        pool.close()
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,28 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     policy = Policy(timeout_s=args.timeout, max_attempts=args.max_attempts)
     listed = [r for r in os.environ.get("HARNESS_SMTP_RCPT", "").split(",") if r.strip()]
     recipients = args.recipients or listed or ["rcpt@harness.example"]
-    status = 0
-    for number in range(1, args.messages + 1):
-        label = (f"message {number} of {args.messages}, client {args.client_index}"
-                 if args.messages > 1 or args.client_index else "")
-        status = max(status, _deliver(args, policy, build_message(args.sender, recipients, label)))
-    return status
-
-
-def _deliver(args: argparse.Namespace, policy: Policy, message: EmailMessage) -> int:
-    """Send one message with retries; 0 delivered, 2 refused for good, 1 gave up."""
-    try:
-        attempts = send_with_retries(args.host, args.port, message, policy, tls=args.tls,
-                                     cafile=args.cafile, log=True,
-                                     login=(args.user, args.password) if args.user else None)
-    except PermanentFailure as error:
-        print(f"permanent failure, not retrying: {error}", file=sys.stderr)
-        return 2
-    except (OSError, smtplib.SMTPException) as error:
-        print(f"gave up after {policy.max_attempts} attempts: {error!r}", file=sys.stderr)
-        return 1
-    print(f"delivered after {attempts} attempt(s)")
-    return 0
+    labels = [f"message {number} of {args.messages}, client {args.client_index}"
+              if args.messages > 1 or args.client_index else ""
+              for number in range(1, args.messages + 1)]
+    pool = Pool(args.host, args.port, policy, tls=args.tls, cafile=args.cafile,
+                login=(args.user, args.password) if args.user else None)
+    return send_all(pool, [build_message(args.sender, recipients, label) for label in labels],
+                    log=True)
 
 
 if __name__ == "__main__":

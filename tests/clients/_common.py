@@ -21,9 +21,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from email.message import EmailMessage
 from typing import Any, Literal
 
 from harness.clients import Target
+from harness.examples.client import build_message
 
 SENDER = "app@zoo.example"
 RECIPIENT = "user@zoo.example"
@@ -73,6 +75,13 @@ def message(message_id: str | None = None) -> bytes:
         f"From: {SENDER}\r\nTo: {RECIPIENT}\r\nSubject: zoo\r\nMessage-ID: {mid}\r\n\r\n"
         "Sent by a client of the test zoo.\r\n"
     ).encode()
+
+
+def workload(target: Target) -> list[EmailMessage]:
+    """The messages a scenario asks one instance for (``{messages}``), each distinct, for
+    the clients built on the bundled client's pool."""
+    return [build_message(SENDER, [RECIPIENT], f"message {n}, client {target.client}")
+            for n in range(1, target.messages + 1)]
 
 
 def context(target: Target, behaviour: Behaviour) -> ssl.SSLContext | None:

@@ -11,8 +11,8 @@ import random
 import sys
 
 from harness.clients import Target
-from harness.examples.client import Policy, build_message, send_with_retries
-from tests.clients._common import main
+from harness.examples.client import Backoff, Policy, Pool, send_all
+from tests.clients._common import main, workload
 
 POLICY = Policy(timeout_s=3.0)
 
@@ -25,9 +25,11 @@ class NoJitter(random.Random):
 
 
 def send(target: Target) -> int:
-    message = build_message("app@zoo.example", ["user@zoo.example"])
-    return send_with_retries(target.host, target.port, message, POLICY, tls=target.tls,
-                             cafile=target.cafile, rng=NoJitter())
+    messages = workload(target)
+    pool = Pool(target.host, target.port, POLICY, tls=target.tls, cafile=target.cafile)
+    if send_all(pool, messages, Backoff(POLICY, NoJitter())):
+        raise ConnectionError("some messages were not sent")
+    return len(messages)
 
 
 if __name__ == "__main__":

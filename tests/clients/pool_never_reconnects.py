@@ -1,16 +1,18 @@
 """Broken: a pooled sender that never reconnects. When the server closes the idle
 connection (``421 4.4.2``, or a reset) it keeps using the dead one, so every later
 message fails and is reported lost (MailKit#776: "no recipients" on a dead pooled
-connection; appwrite#12628: the retry reused the same stale socket)."""
+connection; appwrite#12628: the retry reused the same stale socket).
+
+    python -m tests.clients.pool_never_reconnects --host H --port P [--tls MODE] [--cafile F]
+"""
 
 from __future__ import annotations
 
 import sys
 
 from harness.clients import Target
-from harness.examples.client import Policy, build_message
-from harness.examples.pooled import Pool, send_all
-from tests.clients._common import main
+from harness.examples.client import Policy, Pool, send_all
+from tests.clients._common import main, workload
 
 POLICY = Policy(timeout_s=3.0, max_attempts=4)
 
@@ -23,11 +25,9 @@ class StickyPool(Pool):
 
 
 def send(target: Target) -> int:
-    count: int = getattr(target, "messages", 3)
-    messages = [build_message("app@zoo.example", ["user@zoo.example"]) for _ in range(count)]
-    status = send_all(target.host, target.port, messages, POLICY, tls=target.tls,
-                      cafile=target.cafile, pool=StickyPool)
-    if status:
+    messages = workload(target)
+    pool = StickyPool(target.host, target.port, POLICY, tls=target.tls, cafile=target.cafile)
+    if send_all(pool, messages):
         raise ConnectionError("some messages were not sent")
     return len(messages)
 

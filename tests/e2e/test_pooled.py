@@ -1,6 +1,6 @@
 """N05: a pooled sender meets an idle connection closed under it, with ``421 4.4.2`` and a
-FIN, or with a reset, when it sends its next MAIL FROM. The bundled pooled sender
-(harness.examples.pooled) reconnects on a new socket and delivers every message; a pool
+FIN, or with a reset, when it sends its next MAIL FROM. The bundled client's pool of one
+(harness.examples.client) reconnects on a new socket and delivers every message; a pool
 that never reconnects loses them. Real sockets, real smtplib."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from harness.examples.client import Policy, build_message
-from harness.examples.pooled import Pool, send_all
+from harness.examples.client import Policy, Pool, build_message, main, send_all
 from harness.faults import FaultSchedule, IdleTimeout
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, Timeline
@@ -28,8 +27,8 @@ def server(*faults: IdleTimeout) -> Iterator[FakeSMTPServer]:
 
 def pooled(running: FakeSMTPServer, pool: type[Pool] = Pool) -> tuple[int, Timeline]:
     messages = [build_message("app@example.org", ["user@example.org"]) for _ in range(MESSAGES)]
-    status = send_all(running.host, running.port, messages,
-                      Policy(timeout_s=3.0, max_attempts=3), pool=pool)
+    status = send_all(pool(running.host, running.port, Policy(timeout_s=3.0, max_attempts=3)),
+                      messages)
     timeline = running.recorder.wait_for(
         lambda t: all(a.end_ns is not None for a in t.attempts), 5.0)
     return status, timeline
@@ -62,3 +61,19 @@ def test_a_pool_that_never_reconnects_loses_the_messages() -> None:
     assert status != 0
     assert len(timeline.attempts) == 1
     assert len(timeline.messages) == 1  # the second and third are lost
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["421-and-fin", "reset"])
+def test_the_bundled_client_keeps_one_connection_and_recovers_on_a_new_one(
+        reset: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--messages 3`` from the command line: one connection while it lives, a new one,
+    at once, for the message the idle close caught; every message delivered, exit 0."""
+    with server(IdleTimeout(after=2, reset=reset)) as running:
+        code = main(["--port", str(running.port), "--timeout", "3", "--messages", "3"])
+        timeline = running.recorder.wait_for(
+            lambda t: len(t.attempts) == 2 and all(a.end_ns is not None for a in t.attempts),
+            5.0)
+    assert code == 0
+    assert [len(a.of_kind("message")) for a in timeline.attempts] == [2, 1]
+    assert len({m.message_id for m in timeline.messages}) == MESSAGES
+    assert "a new connection at once" in capsys.readouterr().err
