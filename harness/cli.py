@@ -21,12 +21,19 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.cli_help import Parser, quiet_broken_pipe
 from harness.errors import ClientError, HarnessError
 from harness.outcome import EXIT_HARNESS, EXIT_PASSED, EXIT_USAGE
 from harness.version import __version__
+
+if TYPE_CHECKING:
+    from harness.outcome import RunResult
+    from harness.run import Run
+
+T = TypeVar("T")
 
 EXIT_CODES = ("Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid scenario or"
               " usage, 3 harness error, 4 a scenario was not exercised (and none failed),"
@@ -64,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                      " balanced by expected duration (default: all); see harness merge")
     run.add_argument("--durations", metavar="REPORT", help="a JSON report of an earlier run,"
                      " whose durations balance the shards (default: estimated from the files)")
+    _progress(run)
     _gate(run)
 
     serve = commands.add_parser(
@@ -84,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds without a connection, after delivery, that end the run"
                        " (default: derived from the scenario: twice the longest gap its"
                        " backoff, greylisting or rate window allows, at least 2)")
+    serve.add_argument("--live", metavar="PORT", type=_port, nargs="?", const=0,
+                       help="serve a live page of the run on 127.0.0.1 (on PORT; default:"
+                       " a free port) and print its address: the attempts on a time axis as"
+                       " they happen, the faults, then the verdict (default: no page)")
+    _progress(serve)
     _gate(serve)
 
     merge = commands.add_parser(
@@ -112,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
                       " $TOXIPROXY_URL, else the embedded proxy)")
     demo.add_argument("--html", metavar="FILE", default="harness-demo.html",
                       help="the HTML report to write (default: harness-demo.html)")
+    _progress(demo)
     # what `run` asks for and the demo fixes: the whole catalogue, no other reports
     demo.set_defaults(scenarios=[], json=None, junit=None, timeout=None, shard=None,
                       durations=None, accept_not_exercised=[])
@@ -141,6 +155,25 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 meaning any free one (argparse type)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number (0 to 65535), got {text!r}")
+    return int(text)
+
+
+def _progress(parser: argparse.ArgumentParser) -> None:
+    from harness.progress import CHOICES, STILL_RUNNING_S
+
+    parser.add_argument("--progress", choices=CHOICES, default="auto",
+                        help="live progress, on stderr: 'terminal' redraws a status area"
+                        " (each running scenario, its time and attempts, a bar with the time"
+                        " left), 'log' writes a line as each scenario starts and a 'still"
+                        f" running' line every {STILL_RUNNING_S:g} s, 'off' nothing; 'auto'"
+                        " is 'terminal' when stdout and stderr are a terminal, else 'log'"
+                        " (default: auto)")
 
 
 def _gate(parser: argparse.ArgumentParser) -> None:
@@ -254,23 +287,26 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.batch import resolve, run_batch
     from harness.gate import conclude
     from harness.interrupt import Interruption
+    from harness.progress import Progress
     from harness.report import ConsoleReporter
-    from harness.shard import share
+    from harness.shard import expected_s, share
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
         raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
     _check_report_paths(args)
     scenarios, shard = share(resolve(args.scenarios), args.shard, args.durations)
-    console = ConsoleReporter(len(scenarios))
+    progress = Progress.choose(args.progress, len(scenarios), jobs=args.jobs,
+                               expected={s.name: expected_s(s) for s in scenarios})
+    console = ConsoleReporter(len(scenarios), progress.stream)
     calibration = calibrate()
     console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms", _backend(args))
     interruption = Interruption()
-    with interruption.catching():
+    with interruption.catching(), progress:
         results = run_batch(scenarios, command, jobs=args.jobs, seed=args.seed,
                             timeout_s=args.timeout, calibration=calibration,
                             toxiproxy_url=args.toxiproxy, stop=interruption.stop,
-                            on_result=console.finished)
+                            on_start=progress.watch, on_result=progress.finishing(console.finished))
     return conclude(results, console, seed=args.seed, shard=shard, command=command,
                     json_path=args.json, junit_path=args.junit, html_path=args.html,
                     accept_not_exercised=args.accept_not_exercised,
@@ -291,17 +327,39 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from harness.batch import resolve
     from harness.interrupt import Interruption
+    from harness.live import LiveServe
+    from harness.progress import Progress
     from harness.serve import serve_scenario
 
     _check_report_paths(args)
+    (scenario,) = resolve([args.scenario])
+    progress = Progress.choose(args.progress, 1)
     interruption = Interruption()
-    with interruption.catching():
+    with contextlib.ExitStack() as stack:
+        starts: list[Callable[[Run], None]] = [progress.watch]
+        results: list[Callable[[RunResult], None]] = [progress.finishing(lambda _: None)]
+        if args.live is not None:
+            live = stack.enter_context(LiveServe(scenario, progress.stream, args.live))
+            starts.append(live.on_start)
+            results.append(live.on_result)
+        stack.enter_context(interruption.catching())
+        stack.enter_context(progress)
         return serve_scenario(
-            args.scenario, host=args.host, port=args.port, seed=args.seed,
+            scenario, host=args.host, port=args.port, seed=args.seed,
             timeout_s=args.timeout, quiet_s=args.quiet, toxiproxy_url=args.toxiproxy,
             json_path=args.json, junit_path=args.junit, html_path=args.html,
-            accept_not_exercised=args.accept_not_exercised, interruption=interruption)
+            accept_not_exercised=args.accept_not_exercised, interruption=interruption,
+            stream=progress.stream, on_start=_each(starts), on_result=_each(results))
+
+
+def _each(hooks: Sequence[Callable[[T], None]]) -> Callable[[T], None]:
+    """One hook that calls ``hooks`` in order."""
+    def each(value: T) -> None:
+        for hook in hooks:
+            hook(value)
+    return each
 
 
 def _check_report_paths(args: argparse.Namespace) -> None:

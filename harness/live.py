@@ -6,7 +6,7 @@ A small HTTP server (standard library, one thread per request) serves the page a
 :data:`WAIT_S`) until something happened after the ``N`` events the page has already
 drawn, so the page is updated as attempts open and close, messages are stored, and the
 verdict is decided, without polling a quiet run. Only loopback addresses are served, and
-the page loads nothing else.
+the page loads nothing else. :class:`LiveServe` ties a page to ``harness serve``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import ClientError
 from harness.report.html.drawing import CLOSES
 from harness.report.html.markup import Markup, el
 from harness.timeline import Recorder
+
+if TYPE_CHECKING:
+    from harness.model import Scenario
+    from harness.outcome import RunResult
+    from harness.run import Run
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 WAIT_S = 1.0
@@ -82,7 +87,11 @@ class LiveView:
                 pass  # the harness's own output is the console report
 
         server = _IPv6Server if ":" in host else ThreadingHTTPServer
-        self._server = server((host, port), Handler)
+        try:
+            self._server = server((host, port), Handler)
+        except OSError as error:
+            raise ClientError(f"the live page cannot listen on {host} port {port}:"
+                              f" {error.strerror or error}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="live-view",
                                         daemon=True)
@@ -113,6 +122,10 @@ class LiveView:
                 "closes": {reason or "": list(look) for reason, look in CLOSES.items()},
                 "verdict": self._verdict}
 
+    def watch(self, recorder: Recorder) -> None:
+        """Follow ``recorder`` from now on (a run that started after the page was up)."""
+        self.recorder = recorder
+
     def decided(self, record: Mapping[str, Any], linger_s: float = 2.0) -> None:
         """Show the verdict; wait (up to ``linger_s``) until a page has fetched it."""
         self._verdict = dict(record)
@@ -127,6 +140,30 @@ class LiveView:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+class LiveServe:
+    """``harness serve --live``: the page is up (and its address printed to ``out``)
+    before the run starts, follows the run from its ``on_start``, and shows the verdict
+    from its ``on_result``."""
+
+    def __init__(self, scenario: Scenario, out: TextIO, port: int = 0) -> None:
+        self.view = LiveView(scenario.name, scenario.about, Recorder(), port=port)
+        self.out = out
+
+    def __enter__(self) -> LiveServe:
+        self.view.__enter__()
+        print(f"live page: {self.view.url}", file=self.out, flush=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.view.__exit__(*exc)
+
+    def on_start(self, run: Run) -> None:
+        self.view.watch(run.recorder)
+
+    def on_result(self, result: RunResult) -> None:
+        self.view.decided(result.to_dict())
 
 
 class _IPv6Server(ThreadingHTTPServer):
