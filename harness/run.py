@@ -306,9 +306,10 @@ class Run:
         why: tuple[str, ...] = ()
         if not interrupted:
             target = self._target()
+            auth = self.scenario.server.auth
             situation = Situation(self.schedule.faults, target.tls, f"{target.host}:{target.port}",
-                                  needs_auth=self.scenario.server.auth is not None
-                                  and bool(self.expect.build().no_plaintext_auth))
+                                  needs_auth=auth is not None and (
+                                      auth.required or bool(self.expect.build().no_plaintext_auth)))
             why = not_exercised(timeline, situation, verdict.results,
                                 client_note=describe_client(client))
         else:

@@ -113,7 +113,7 @@ class Pool:
                     if self.tls == "none":
                         raise PermanentFailure("not sending credentials in clear: no TLS"
                                                " configured")
-                    smtp.login(*self.login)
+                    log_in(smtp, *self.login)
             except BaseException:
                 smtp.close()
                 raise
@@ -146,6 +146,21 @@ def greet(smtp: smtplib.SMTP) -> None:
         code, text = smtp.helo()
     if code // 100 != 2:
         raise smtplib.SMTPHeloError(code, text)
+
+
+def log_in(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """One AUTH, with the first of PLAIN and LOGIN the server offers. smtplib's ``login``
+    tries the next mechanism after any failure: it sends rejected credentials again
+    (``535``, RFC 4954 §4) and carries on after a ``421`` that closed the connection
+    (RFC 5321 §3.8). A ``4yz`` raises for a retry; a ``5yz`` is permanent."""
+    if not smtp.has_extn("auth"):
+        raise PermanentFailure("the server offers no AUTH; not sending without logging in")
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise PermanentFailure(f"no AUTH mechanism this client knows: {' '.join(offered)}")
+    smtp.user, smtp.password = user, password
+    smtp.auth(mechanism, smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login)
 
 
 def start_tls(smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:

@@ -122,8 +122,8 @@ class ServerSetup(Strict):
     def options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~harness.smtp.server.FakeSMTPServer`.
 
-        ``extensions`` other than ``size``, ``auth.mechanisms`` and ``auth.required`` are
-        not among them yet: the server does not take them.
+        ``extensions`` other than ``size``, and ``auth.mechanisms``, are not among them
+        yet: the server does not take them.
         """
         certificate = self.certificate
         options: dict[str, Any] = {
@@ -136,6 +136,8 @@ class ServerSetup(Strict):
         if self.auth is not None:
             options["auth_credentials"] = dict(self.auth.credentials)
             options["auth_require_tls"] = not self.auth.allow_plaintext
+            if self.auth.required:
+                options["auth_required"] = True
         return options
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import re
 import socket
 import ssl
@@ -56,6 +57,17 @@ _MAX_RECORDED_LINE = 1000
 _BODY_END = b"\r\n.\r\n"
 LINGER_S = 0.5
 """After a closing reply, how long what the client still sends is recorded."""
+
+
+def _not_login_data_notice(record: logging.LogRecord) -> bool:
+    """aiosmtpd warns, on every successful AUTH, that an attribute it sets itself is
+    deprecated: a line on the user's stderr for every login, about nothing they did."""
+    return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_not_login_data_notice)
+
+
 class SessionHost:
     """What the sessions of one server share: schedule, recorder, open sessions, messages."""
 

@@ -49,6 +49,7 @@ class FakeSMTPServer:
         starttls_required: bool = False,
         auth_credentials: Mapping[str, str] | None = None,
         auth_require_tls: bool = True,
+        auth_required: bool = False,
         recorder: Recorder | None = None,
     ) -> None:
         self.schedule = (
@@ -61,6 +62,7 @@ class FakeSMTPServer:
             "idle_timeout": idle_timeout,
             "data_size_limit": data_size_limit,
             "auth_require_tls": auth_require_tls,
+            "auth_required": auth_required,
         }
         self._sessions = SessionHost(
             self.schedule, self.recorder, hostname, self.tls, auth_credentials

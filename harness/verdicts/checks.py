@@ -19,6 +19,7 @@ RFC_CLASSES = "RFC 5321 §4.2.1"
 RFC_CLOSE = "RFC 5321 §3.8"
 RFC_RETRY = "RFC 5321 §4.5.4.1"
 RFC_DUPLICATES = "RFC 5321 §4.2.5 and RFC 1047"
+RFC_AUTH = "RFC 4954 §4, §6"
 #: Replies to these requests are about the whole message: a 5yz there means stop.
 _WHOLE_MESSAGE = frozenset({"BANNER", "MAIL", "DATA", "DOT"})
 _TRANSACTION_END = frozenset({"MAIL", "RSET", "QUIT", "DATA"})
@@ -236,10 +237,15 @@ def attempts(timeline: Timeline, bounds: AttemptBounds) -> Result:
 
 def permanent_failures(attempt: Attempt) -> list[Exchange]:
     """The 5yz replies of ``attempt`` that reject the whole message: to the greeting, MAIL,
-    DATA, the final dot, or to every RCPT of a transaction."""
+    DATA, the final dot, to every RCPT of a transaction, or to AUTH when no later AUTH on
+    the connection succeeded (a client may try another mechanism after a ``504``)."""
     found: list[Exchange] = []
     rcpt: list[Exchange] = []
-    for exchange in exchanges(attempt):
+    done = exchanges(attempt)
+    logged_in = [i for i, e in enumerate(done) if e.verb == "AUTH" and e.code == 235]
+    found += [e for i, e in enumerate(done) if e.verb == "AUTH" and e.code is not None
+              and e.code // 100 == 5 and not any(j > i for j in logged_in)]
+    for exchange in done:
         if exchange.verb in _TRANSACTION_END or exchange.verb == "DOT":
             found.extend(_all_rcpt_refused(rcpt))
             rcpt = []
@@ -283,11 +289,16 @@ def no_retry_after_permanent(timeline: Timeline) -> Result:
         if retried or later:
             where = (f"on attempts {', '.join(map(str, later))}" if later
                      else "on the same connection")
+            what = ("the same credentials again" if first.verb == "AUTH" else
+                    "the message again")
+            why = (f" {RFC_AUTH}: rejected credentials cannot succeed when sent again, and"
+                   " every failed login counts towards the account's lockout."
+                   if first.verb == "AUTH" else "")
             return Result(name, "deviation", "failed", (
                 f"After {first.code} to {first.verb} on attempt {attempt.index} the client tried"
-                f" the message again {where}; {RFC_CLASSES}: a 5yz is permanent, the client"
-                " SHOULD NOT repeat the request. Report the failure instead of retrying."),
-                evidence)
+                f" {what} {where}; {RFC_CLASSES}: a 5yz is permanent, the client"
+                f" SHOULD NOT repeat the request.{why} Report the failure instead of"
+                " retrying."), evidence)
         return Result(name, "deviation", "passed", (
             f"After {first.code} to {first.verb} on attempt {attempt.index} the client stopped."),
             evidence)

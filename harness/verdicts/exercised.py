@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.timeline import Attempt, Timeline
+from harness.verdicts.exchanges import exchanges
 from harness.verdicts.result import Result
 
 _COMMAND_OF_PHASE = {
@@ -51,8 +52,9 @@ class Situation:
     tls: str = "none"
     address: str = ""
     needs_auth: bool = False
-    """The scenario offers AUTH to judge how the client authenticates: it must have
-    sent AUTH."""
+    """The scenario offers AUTH to judge how the client authenticates (or requires it):
+    it must have sent AUTH. A client that never does, given no credentials or ignoring
+    them, tells nothing about authenticating."""
 
     @property
     def needs_handshake(self) -> bool:
@@ -83,8 +85,8 @@ def not_exercised(
         reasons.append(_no_handshake(timeline, situation.tls))
     if situation.needs_auth and not any(_is(c, "AUTH") for a in timeline.attempts
                                         for c in a.commands):
-        reasons.append("the client never sent AUTH: give it credentials ({user}, {password})"
-                       " to judge how it authenticates")
+        reasons.append(f"the client never sent AUTH{_refused_unauthenticated(timeline)}: give"
+                       " it credentials ({user}, {password}) to judge how it authenticates")
     if reasons or any(a.faults for a in timeline.attempts):
         return tuple(reasons)  # a fault that fired is the situation, whatever else applied
     key = [r for r in results if r.key]
@@ -92,6 +94,16 @@ def not_exercised(
     if key and len(undecided) == len(key):
         reasons += [f"{r.name} was {r.status}: {r.detail}" for r in undecided]
     return tuple(reasons)
+
+
+def _refused_unauthenticated(timeline: Timeline) -> str:
+    """`` (MAIL FROM got 530 ...)`` when the server refused the client for not logging in."""
+    for attempt in timeline.attempts:
+        for exchange in exchanges(attempt):
+            if exchange.code == 530 and exchange.reply is not None:
+                return (f" ({exchange.verb} on attempt {attempt.index} got"
+                        f" {exchange.reply.text!r})")
+    return ""
 
 
 def _joined(note: str) -> str:

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from typing import Any, Literal
 
 from harness.clients import Target
-from harness.examples.client import build_message
+from harness.examples.client import build_message, log_in
 
 SENDER = "app@zoo.example"
 RECIPIENT = "user@zoo.example"
@@ -67,6 +67,9 @@ class Behaviour:
     timeout: bool = True
     constant_delay_s: float | None = None      # the same delay before every retry
     new_message_id: bool = False               # build the message again for each attempt
+    retry_auth_failure: bool = False           # a 5yz to AUTH taken as transient
+    auth_failure_permanent: bool = False       # any failed login taken as wrong credentials
+    log_in_once: bool = False                  # "logged in" kept across reconnections
 
 
 def message(message_id: str | None = None) -> bytes:
@@ -98,6 +101,11 @@ def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def credentials(target: Target) -> tuple[str, str]:
+    """The account the scenario hands out, else the one the zoo's own scenarios accept."""
+    return (target.user, target.password) if target.user else CREDENTIALS
 
 
 def classify(error: BaseException) -> Failure:
@@ -142,7 +150,7 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
         greet(smtp)
         logged_in = False
         if behaviour.auth_before_tls and smtp.has_extn("auth"):
-            smtp.login(*CREDENTIALS)
+            log_in(smtp, *credentials(target))
             logged_in = True
         if target.tls == "starttls" and not state.get("downgraded"):
             if smtp.has_extn("starttls"):
@@ -156,10 +164,14 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
                     secured = True
             elif behaviour.require_tls:
                 raise Permanent("the server offers no STARTTLS; not sending in clear")
+        if behaviour.log_in_once and state.get("logged_in"):
+            logged_in = True  # "the client is logged in": but that was another connection
         if secured and not logged_in and smtp.has_extn("auth"):
-            smtp.login(*CREDENTIALS)
+            log_in(smtp, *credentials(target))
+            state["logged_in"] = True
         state["data_sent"] = False
-        code, reply = smtp.mail(SENDER)
+        size = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
+        code, reply = smtp.mail(SENDER, size)
         if code // 100 != 2:
             raise smtplib.SMTPSenderRefused(code, reply, SENDER)
         code, reply = smtp.rcpt(RECIPIENT)
@@ -200,6 +212,11 @@ def send_with_retries(target: Target, policy: Policy = Policy(),
             return attempt
         except (OSError, smtplib.SMTPException, Permanent) as error:
             failure = classify(error)
+            if isinstance(error, smtplib.SMTPAuthenticationError):
+                if behaviour.retry_auth_failure:
+                    failure = "transient"  # "the server is having trouble": penn-clubs#699
+                if behaviour.auth_failure_permanent:
+                    failure = "permanent"  # "the password is wrong": MailKit#1106
             if failure == "permanent" and not behaviour.retry_permanent:
                 raise
             if behaviour.give_up_first:

@@ -4,8 +4,12 @@ bundled example client passes them in tests/cli/test_catalogue.py, with the rest
 
 from __future__ import annotations
 
+import smtplib
+import ssl
+
 import pytest
 
+from harness.clients import Target
 from harness.engine import Engine
 from harness.model import load_scenario
 from tests.clients import Specimen
@@ -21,7 +25,12 @@ CAUGHT_BY = {
     "silent-after-rcpt": "no_timeout",
     "outage-never-ends": "doubled_retries",
     "starttls-no-pipelining": "pipelines_starttls",
+    "auth-535": "auth_hammer",
+    "auth-454-once": "login_failure_permanent",
+    "auth-421": "login_failure_permanent",
+    "auth-required": "logs_in_once",
 }
+AUTH_SCENARIOS = ("auth-535", "auth-454-once", "auth-421", "auth-required")
 CORRECT = "smtplib_backoff"
 
 
@@ -45,3 +54,35 @@ def test_the_broken_client_is_caught(engine: Engine, scenario: str, client: str)
 @pytest.mark.parametrize("scenario", CAUGHT_BY)
 def test_the_correct_client_passes(engine: Engine, scenario: str) -> None:
     assert failures(engine, scenario, CORRECT) == []
+
+
+def never_logs_in(target: Target) -> None:
+    """A client given no credentials: STARTTLS where offered, then MAIL without AUTH."""
+    with smtplib.SMTP(target.host, target.port, timeout=5) as smtp:
+        smtp.ehlo()
+        smtp.starttls(context=ssl.create_default_context(cafile=target.cafile))
+        smtp.ehlo()
+        smtp.sendmail("a@harness.test", ["b@harness.test"], "Subject: x\r\n\r\nhi\r\n")
+
+
+@pytest.mark.parametrize("scenario", AUTH_SCENARIOS)
+def test_a_client_that_never_logs_in_is_not_exercised(engine: Engine, scenario: str) -> None:
+    """What an AUTH scenario tests never happened: not exercised, never passed; the reason
+    says what happened instead (the 530 of a server that requires AUTH)."""
+    with engine.run(load_scenario(scenario)) as run:
+        run.call(never_logs_in, time_limit_s=6.0)
+    assert run.result.outcome == "not-exercised"
+    why = run.result.why
+    assert any("never sent AUTH" in reason or "sent no AUTH" in reason for reason in why), why
+    if scenario == "auth-required":
+        assert any("MAIL on attempt 1 got '530 5.7.0 Authentication required'" in reason
+                   for reason in why), why
+
+
+def test_the_auth_hammer_is_told_what_it_did(engine: Engine) -> None:
+    with engine.run(load_scenario("auth-535")) as run:
+        run.call(Specimen("auth_hammer", None).send, time_limit_s=6.0)
+    detail = run.verdict.result("no-retry-after-permanent").detail
+    assert detail.startswith("After 535 to AUTH on attempt 1 the client tried the same"
+                             " credentials again on attempts 2, 3")
+    assert len(run.result.timeline.attempts) == 6  # its declared limit

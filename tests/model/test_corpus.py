@@ -169,6 +169,7 @@ def test_server_section() -> None:
         "data_size_limit": 1048576,
         "auth_credentials": {"alice": "s3cret"},
         "auth_require_tls": True,
+        "auth_required": True,
     }
 
 
