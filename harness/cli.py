@@ -276,9 +276,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace,
         print(json.dumps(REPORT_SCHEMA if args.report else json_schema(), indent=2))
         return EXIT_PASSED
     if args.command == "toxiproxy":
-        from harness.chaos.command import serve
+        from harness.chaos.command import serve_toxiproxy
 
-        return serve(host=args.host, port=args.port, config=args.config, seed=args.seed)
+        return serve_toxiproxy(host=args.host, port=args.port, config=args.config,
+                               seed=args.seed)
     parser.print_help()
     return EXIT_USAGE
 

@@ -143,7 +143,7 @@ class ToxiproxyAPI:
         if self._server is None:
             host, port = self._requested
             try:
-                self._server = await asyncio.start_server(self._serve, host, port,
+                self._server = await asyncio.start_server(self._connection, host, port,
                                                           reuse_address=True)
             except OSError as error:
                 raise ChaosError(f"listen tcp {join_address(host, port)}: "
@@ -213,7 +213,7 @@ class ToxiproxyAPI:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             response, whole = await asyncio.wait_for(self._read_and_handle(reader),
                                                      _READ_TIMEOUT)

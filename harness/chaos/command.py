@@ -14,19 +14,20 @@ from harness.chaos.errors import ChaosError
 from harness.loop import ExhaustionLog
 
 
-def serve(*, host: str = "localhost", port: int = 8474, config: str | None = None,
-          seed: int | None = None) -> int:
+def serve_toxiproxy(*, host: str = "localhost", port: int = 8474, config: str | None = None,
+                    seed: int | None = None) -> int:
     """Serve until interrupted. ``config`` is a JSON file in ``/populate``'s format."""
     try:
         body = Path(config).read_bytes() if config else None
     except OSError as error:
         raise ChaosError(f"--config {config}: {error.strerror or error}") from None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(host, port, body, seed))
+        asyncio.run(_serve_until_stopped(host, port, body, seed))
     return 0
 
 
-async def _serve(host: str, port: int, config: bytes | None, seed: int | None) -> None:
+async def _serve_until_stopped(host: str, port: int, config: bytes | None,
+                               seed: int | None) -> None:
     api = ToxiproxyAPI(host="127.0.0.1" if host == "localhost" else host, port=port, seed=seed)
     asyncio.get_running_loop().set_exception_handler(ExhaustionLog())
     await api.start_async()
