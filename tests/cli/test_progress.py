@@ -5,14 +5,17 @@ while a scenario runs, in both."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import itertools
 import os
 import pty
 import re
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -249,3 +252,42 @@ def test_off_writes_nothing_and_a_pipe_gets_no_status_area(
     assert main(["run", str(scenario), "--", "true"]) == 4  # auto, and not a terminal
     captured = capsys.readouterr()
     assert captured.err == "start  quick\n" and "\x1b" not in captured.out
+
+
+@pytest.mark.slow
+def test_the_demo_on_a_terminal_ends_with_its_report_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four scenarios two at a time on a 100-column terminal: the status area never wraps,
+    and once the demo is over the screen holds the report, every line whole."""
+    import harness.batch
+    from harness.cli import main
+
+    monkeypatch.setattr(harness.batch, "builtin_names",
+                        lambda: ["no-fault", "mail-421", "greylist", "banner-421-throttle"])
+    monkeypatch.setenv("TERM", "xterm")
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    output = Output(main_fd)
+    try:
+        with os.fdopen(os.dup(terminal), "w") as stdout, \
+                os.fdopen(os.dup(terminal), "w") as stderr:
+            monkeypatch.setattr(sys, "stdout", stdout)
+            monkeypatch.setattr(sys, "stderr", stderr)
+            code = main(["demo", "--seed", "1", "-j", "2", "--html", str(tmp_path / "d.html")])
+            monkeypatch.undo()
+        os.close(terminal)
+        output.close()
+    finally:
+        os.close(main_fd)
+    assert code == 0, output.text
+    status = [line for line in re.split(r"\r?\n|\x1b\[\d*[FJ]", output.text)
+              if line.startswith("  running ") or " done, " in line]
+    assert any(line.startswith("  running ") for line in status)
+    assert all(len(line) < 100 for line in status), max(status, key=len)
+    shown = screen(output.text)
+    assert shown[0].startswith("smtp-fault-harness: 4 scenario(s), seed 1")
+    assert [line[:6] for line in shown[1:5]] == ["[1/4] ", "[2/4] ", "[3/4] ", "[4/4] "]
+    assert all(re.match(r"\[\d/4\] PASS \S+ +attempts=\d+ +delivered=1 ", line)
+               for line in shown[1:5]), shown
+    assert any(line.startswith("4 passed, 0 failed, 0 not exercised") for line in shown), shown
+    assert not [line for line in shown if "running" in line or " done, " in line]

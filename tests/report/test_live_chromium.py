@@ -1,9 +1,12 @@
 """The live page of ``harness serve --live`` in headless Chromium: opened before the client
-connects, it shows each attempt as it happens, the faults that fired, and the verdict."""
+connects, it shows each attempt as it happens, the faults that fired, and the verdict; and
+so does the page of ``harness serve --live`` (:class:`LiveServe` around a real serve)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import smtplib
 import subprocess
 import threading
@@ -12,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.live import LiveView
+from harness.live import LiveServe, LiveView
 from harness.model import Scenario
+from harness.serve import serve_scenario
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder
 from tests.report.page import Page
@@ -24,6 +28,7 @@ name: live-throttled
 about: Two refusals, then delivery.
 faults:
   - {attempts: [1, 2], at: banner, reply: "421 4.7.0 Try again later"}
+expect: {delivered: once}
 """
 
 
@@ -89,3 +94,57 @@ def test_the_page_shows_attempts_as_they_happen_and_then_the_verdict(tmp_path: P
     assert "421 4.7.0 Try again later" in dom.text  # in the list of what happened
     assert "PASSED" in dom.text and "One copy <b>stored</b>." in dom.text  # text, not markup
     assert not dom.find("b")
+
+
+class Lines(io.StringIO):
+    """serve's console stream, which says when the server announced its port."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.serving = threading.Event()
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if re.search(r"^serving .* on 127\.0\.0\.1:\d+ ", self.getvalue(), re.M):
+            self.serving.set()
+        return written
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test.sh"
+                    " installs Debian's chromium when run as root)")
+def test_serve_live_updates_the_page_while_a_client_sends(tmp_path: Path) -> None:
+    """What ``harness serve --live`` runs: the page opened before serve starts, then a
+    client throttled twice, as it happens, then the verdict."""
+    scenario = Scenario.from_str(THROTTLED)
+    out = Lines()
+    with LiveServe(scenario, out) as live:
+        page: dict[str, subprocess.CompletedProcess[str]] = {}
+        browser = threading.Thread(target=lambda: page.update(done=chromium(
+            tmp_path, live.view.url, "--dump-dom", "--virtual-time-budget=60000")))
+        browser.start()
+        assert live.view.opened.wait(60), "the page never asked for the state"
+        codes: list[int] = []
+        serving = threading.Thread(target=lambda: codes.append(serve_scenario(
+            scenario, host="127.0.0.1", port=0, seed=1, timeout_s=60, stream=out,
+            on_start=live.on_start, on_result=live.on_result)))
+        serving.start()
+        assert out.serving.wait(60), out.getvalue()
+        port = int(re.findall(r"on 127\.0\.0\.1:(\d+) ", out.getvalue())[0])
+        attempts = send_until_delivered("127.0.0.1", port)
+        serving.join(60)
+        browser.join(120)
+    assert codes == [0], out.getvalue()
+    assert out.getvalue().startswith(f"live page: {live.view.url}\n")
+    done = page["done"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Page(done.stdout)
+    (status,) = dom.find("p", id="status")
+    assert status.attrs["data-first-attempts"] == "0"  # opened before the first connection
+    assert status.attrs["data-attempts"] == str(attempts) == "3"
+    assert int(status.attrs["data-polls"] or 0) >= 3  # drawn again as the attempts came
+    assert len(dom.find("rect", cls="bar")) == 3
+    assert len(dom.find("path", cls="m-fault")) == 2
+    assert "PASSED" in dom.text
+    (expected,) = dom.find("li", cls="s-passed")
+    assert "".join(expected.text).startswith("passed  delivered: ")
