@@ -43,6 +43,20 @@ def send_until_delivered(host: str, port: int) -> int:
     raise AssertionError("never delivered")
 
 
+def drawn_as_it_happened(done: subprocess.CompletedProcess[str], attempts: int) -> Page:
+    """The page Chromium ended with, checked to have been opened before the first of the
+    three attempts and drawn again as they came: a bar each, a mark per 421 greeting."""
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Page(done.stdout)
+    (status,) = dom.find("p", id="status")
+    assert status.attrs["data-first-attempts"] == "0"  # opened before the first connection
+    assert status.attrs["data-attempts"] == str(attempts) == "3"
+    assert int(status.attrs["data-polls"] or 0) >= 2
+    assert len(dom.find("rect", cls="bar")) == 3
+    assert len(dom.find("path", cls="m-fault")) == 2  # the two 421 greetings
+    return dom
+
+
 def test_state_waits_for_news_and_says_how_many_events_it_holds() -> None:
     recorder = Recorder()
     with LiveView("x", "about", recorder) as live:
@@ -82,15 +96,7 @@ def test_the_page_shows_attempts_as_they_happen_and_then_the_verdict(tmp_path: P
         live.decided({"outcome": "passed", "expectations": [
             {"name": "delivered", "status": "passed", "detail": "One copy <b>stored</b>."}]})
         browser.join(120)
-    done = page["done"]
-    assert done.returncode == 0, done.stderr[-2000:]
-    dom = Page(done.stdout)
-    (status,) = dom.find("p", id="status")
-    assert status.attrs["data-first-attempts"] == "0"  # opened before the first connection
-    assert status.attrs["data-attempts"] == str(attempts) == "3"
-    assert int(status.attrs["data-polls"] or 0) >= 2
-    assert len(dom.find("rect", cls="bar")) == 3
-    assert len(dom.find("path", cls="m-fault")) == 2  # the two 421 greetings
+    dom = drawn_as_it_happened(page["done"], attempts)
     assert "421 4.7.0 Try again later" in dom.text  # in the list of what happened
     assert "PASSED" in dom.text and "One copy <b>stored</b>." in dom.text  # text, not markup
     assert not dom.find("b")
@@ -136,15 +142,7 @@ def test_serve_live_updates_the_page_while_a_client_sends(tmp_path: Path) -> Non
         browser.join(120)
     assert codes == [0], out.getvalue()
     assert out.getvalue().startswith(f"live page: {live.view.url}\n")
-    done = page["done"]
-    assert done.returncode == 0, done.stderr[-2000:]
-    dom = Page(done.stdout)
-    (status,) = dom.find("p", id="status")
-    assert status.attrs["data-first-attempts"] == "0"  # opened before the first connection
-    assert status.attrs["data-attempts"] == str(attempts) == "3"
-    assert int(status.attrs["data-polls"] or 0) >= 3  # drawn again as the attempts came
-    assert len(dom.find("rect", cls="bar")) == 3
-    assert len(dom.find("path", cls="m-fault")) == 2
+    dom = drawn_as_it_happened(page["done"], attempts)
     assert "PASSED" in dom.text
     (expected,) = dom.find("li", cls="s-passed")
     assert "".join(expected.text).startswith("passed  delivered: ")
