@@ -19,7 +19,8 @@ Phase = Literal[
 ]
 PHASES: tuple[Phase, ...] = get_args(Phase)
 
-AttemptSpec = Union["Attempts", int, str, Sequence[int], None]
+AttemptsLike = Union["Attempts", int, str, Sequence[int], None]
+"""Anything :meth:`Attempts.parse` takes: ``"all"``, ``2``, ``[1, 3]``, ``"1-2"``, ``"3+"``."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Attempts:
         return attempt >= self.first and (self.last is None or attempt <= self.last)
 
     @classmethod
-    def parse(cls, spec: AttemptSpec) -> Attempts:
+    def parse(cls, spec: AttemptsLike) -> Attempts:
         """Read ``"all"``, ``3``, ``[1, 2]`` (or ``"1,2"``), ``"1-2"`` or ``"3+"`` (attempt 3
         and later): whatever ``str()`` of an :class:`Attempts` writes reads back."""
         if isinstance(spec, Attempts):

@@ -26,7 +26,7 @@ import toxiproxy
 import toxiproxy.api
 import toxiproxy.exceptions
 
-from harness.attempts import AttemptSpec
+from harness.attempts import AttemptsLike
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.proxy import ChaosProxy, join_address, split_address
 from harness.chaos.toxic import Toxic, parse_attempts
@@ -58,7 +58,7 @@ def chaos_backend(
     *,
     recorder: Recorder | None = None,
     seed: int | None = None,
-    down: AttemptSpec | None = None,
+    down: AttemptsLike | None = None,
     toxiproxy_url: str | None = None,
 ) -> ChaosBackend:
     """The embedded proxy, or a real Toxiproxy when a URL is given or in TOXIPROXY_URL."""
@@ -113,7 +113,7 @@ class ToxiproxyBackend:
         name: str | None = None,
         listen: str = "127.0.0.1:0",
         recorder: Recorder | None = None,
-        down: AttemptSpec | None = None,
+        down: AttemptsLike | None = None,
     ) -> None:
         self.url = url
         self.down = None if down is None else parse_attempts(down, "down")

@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from harness.attempts import AttemptSpec
+from harness.attempts import AttemptsLike
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.link import ReadBuffer, Side
@@ -68,7 +68,7 @@ class ChaosProxy:
         enabled: bool = True,
         recorder: Recorder | None = None,
         seed: int | None = None,
-        down: AttemptSpec | None = None,
+        down: AttemptsLike | None = None,
     ) -> None:
         self.name = name
         self.down = None if down is None else parse_attempts(down, "down")

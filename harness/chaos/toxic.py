@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from harness.attempts import Attempts, AttemptSpec
+from harness.attempts import Attempts, AttemptsLike
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxics import TYPES, ToxicType
 from harness.errors import InvalidFaultPlan
@@ -41,7 +41,7 @@ class Toxic:
     name: str = ""
     stream: str = "downstream"
     toxicity: float = 1.0
-    attempts: AttemptSpec = field(default="all", compare=False)
+    attempts: AttemptsLike = field(default="all", compare=False)
     behaviour: ToxicType = field(init=False, repr=False, compare=False)
     selector: Attempts = field(init=False, repr=False)
     """The parsed ``attempts``: toxics compare by it, so ``[1]``, ``1`` and ``"1"`` agree."""
@@ -116,7 +116,7 @@ class Toxic:
         )
 
 
-def parse_attempts(spec: AttemptSpec, what: str) -> Attempts:
+def parse_attempts(spec: AttemptsLike, what: str) -> Attempts:
     """``Attempts.parse``, with its error as an :class:`InvalidToxic` naming ``what``."""
     try:
         return Attempts.parse(spec)

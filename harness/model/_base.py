@@ -63,7 +63,7 @@ def one_of(choices: Sequence[object]) -> str:
     return "one of " + ", ".join(shown(choice) for choice in choices)
 
 
-def _attempts(value: Any) -> AttemptValue:
+def _attempts(value: Any) -> AttemptsAsWritten:
     if isinstance(value, list):
         for index, item in enumerate(value, start=1):
             if isinstance(item, bool) or not isinstance(item, int) or item < 1:
@@ -84,15 +84,16 @@ def _attempts(value: Any) -> AttemptValue:
     raise problem(ATTEMPTS_EXPECTED, value)
 
 
-AttemptValue = str | int | tuple[int, ...]
+AttemptsAsWritten = str | int | tuple[int, ...]
+"""An ``attempts:`` value as the file wrote it, kept so that the scenario writes back the same."""
 
 
-def _attempts_out(value: AttemptValue) -> str | int | list[int]:
+def _attempts_out(value: AttemptsAsWritten) -> str | int | list[int]:
     return list(value) if isinstance(value, tuple) else value
 
 
-AttemptSelector = Annotated[
-    AttemptValue,
+AttemptsField = Annotated[
+    AttemptsAsWritten,
     PlainValidator(_attempts),
     PlainSerializer(_attempts_out),
     WithJsonSchema(
@@ -110,8 +111,8 @@ AttemptSelector = Annotated[
 """Which attempts something applies to, validated by :meth:`harness.faults.Attempts.parse`."""
 
 
-def selector(value: AttemptValue) -> Attempts:
-    """The parsed form of a validated :data:`AttemptSelector` value."""
+def selector(value: AttemptsAsWritten) -> Attempts:
+    """The parsed form of a validated :data:`AttemptsField` value."""
     spec: str | int | Sequence[int] = value
     return Attempts.parse(spec)
 

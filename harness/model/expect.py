@@ -55,14 +55,14 @@ Name = Literal[
 relaxes all four backoff checks, ``backoff.growth`` (and the others) just one."""
 
 
-class AttemptRange(Strict):
+class AttemptBoundsField(Strict):
     """``min <= attempts <= max``; either bound may be left out."""
 
     min: Count | None = None
     max: PositiveCount | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> AttemptRange:
+    def _ordered(self) -> AttemptBoundsField:
         if self.min is not None and self.max is not None and self.max < self.min:
             raise PydanticCustomError(
                 "scenario",
@@ -116,7 +116,7 @@ class Expect(Strict):
         description="How many copies of the message must arrive: once, at-least-once,"
         " at-most-once (refusing is safe), never.",
     )
-    attempts: PositiveCount | AttemptRange | None = Field(
+    attempts: PositiveCount | AttemptBoundsField | None = Field(
         default=None, description="Connections the client makes: an exact number or {min, max}."
     )
     backoff: Literal["increasing"] | Backoff | None = Field(

@@ -36,7 +36,7 @@ from harness import faults
 from harness.errors import InvalidFaultPlan
 from harness.faults import Fault, Phase
 from harness.model._base import (
-    AttemptSelector,
+    AttemptsField,
     Count,
     PositiveCount,
     Probability,
@@ -65,7 +65,7 @@ class FaultItem(Strict):
     model_config = ConfigDict(json_schema_extra=_phases_in_schema)
 
     at: Phase | None = Field(default=None, description="The phase the fault fires at.")
-    attempts: AttemptSelector = "all"
+    attempts: AttemptsField = "all"
     match: str | None = Field(
         default=None, description="Fire only when the command argument contains this text."
     )

@@ -31,7 +31,7 @@ from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
 from harness.chaos.toxics import TYPES, ToxicType
 from harness.model._base import (
-    AttemptSelector,
+    AttemptsField,
     Count,
     Probability,
     Seconds,
@@ -56,7 +56,7 @@ class ToxicItem(Strict):
         default=1.0,
         description="Chance (0 to 1) that a connection is affected, drawn per connection.",
     )
-    attempts: AttemptSelector = "all"
+    attempts: AttemptsField = "all"
 
     toxic: str
     tag: ClassVar[str]
@@ -122,7 +122,7 @@ class Down(Strict):
 
     tag: ClassVar[str] = "down"
     toxic: Literal["down"]
-    attempts: AttemptSelector | None = Field(
+    attempts: AttemptsField | None = Field(
         default=None, description="The attempts that are refused."
     )
     for_s: Seconds | None = Field(

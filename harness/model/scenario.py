@@ -21,7 +21,7 @@ from harness.chaos.toxic import Toxic
 from harness.clients import PLACEHOLDERS
 from harness.faults import Fault, FaultSchedule
 from harness.model import load
-from harness.model._base import AttemptSelector, AttemptValue, PositiveCount, Seconds, Strict
+from harness.model._base import AttemptsAsWritten, AttemptsField, PositiveCount, Seconds, Strict
 from harness.model.expect import Expect
 from harness.model.fault_items import FaultSpec
 from harness.model.network import Down, NetworkItem, ToxicItem
@@ -88,7 +88,7 @@ class ServerSetup(Strict):
     starttls_required: StrictBool = Field(
         default=False, description="With tls: starttls, commands before STARTTLS get 530."
     )
-    certificate: Certificate | dict[AttemptSelector, Certificate] = Field(
+    certificate: Certificate | dict[AttemptsField, Certificate] = Field(
         default="valid",
         description="The certificate presented with TLS, from the catalogue; or one per"
         " attempt: {1: expired, '2+': valid} (attempts not listed get 'valid').",
@@ -99,8 +99,8 @@ class ServerSetup(Strict):
     @field_validator("certificate")
     @classmethod
     def _selectors_as_text(
-        cls, certificate: Certificate | dict[AttemptValue, Certificate]
-    ) -> Certificate | dict[AttemptValue, Certificate]:
+        cls, certificate: Certificate | dict[AttemptsAsWritten, Certificate]
+    ) -> Certificate | dict[AttemptsAsWritten, Certificate]:
         """``{1: expired}`` and ``{"1": expired}`` are one scenario: keep keys as text."""
         if isinstance(certificate, dict):
             return {

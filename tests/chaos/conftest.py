@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from harness.attempts import AttemptSpec
+from harness.attempts import AttemptsLike
 from harness.chaos import ChaosProxy, Toxic
 from harness.chaos.api import ToxiproxyAPI
 from harness.chaos.backend import ENV_URL, ChaosBackend, ToxiproxyBackend
@@ -64,7 +64,7 @@ def backend(
     started: list[ChaosBackend] = []
 
     def start(upstream: tuple[str, int], toxics: Iterable[Toxic] = (),
-              down: AttemptSpec | None = None) -> ChaosBackend:
+              down: AttemptsLike | None = None) -> ChaosBackend:
         made: ChaosBackend
         if kind == "embedded":
             made = ChaosProxy(upstream, toxics, recorder=recorder, seed=SEED, down=down)

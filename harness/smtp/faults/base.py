@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from harness.attempts import PHASES, Attempts, AttemptSpec, Phase
+from harness.attempts import PHASES, Attempts, AttemptsLike, Phase
 from harness.errors import InvalidFaultPlan
 from harness.replies import SMTPReply
 
@@ -128,7 +128,7 @@ class Fault:
     """
 
     at: Phase
-    attempts: AttemptSpec = field(default="all", compare=False)
+    attempts: AttemptsLike = field(default="all", compare=False)
     match: str | None = None
     probability: float = 1.0
     after_bytes: int | None = None
