@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from setuptools import find_packages
 
+from harness.examples.client import DEMO_COMMAND
 from harness.model.builtin_scenarios import builtin_folder, builtin_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_every_package_under_harness_is_listed_in_pyproject() -> None:
 
 
 @pytest.mark.slow
-def test_a_wheel_installed_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
+def test_a_wheel_installed_in_a_fresh_venv_lists_and_runs_the_catalogue(tmp_path: Path) -> None:
     built = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
@@ -70,3 +71,13 @@ def test_a_wheel_installed_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -
         cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60,
     ).stdout.strip()
     assert folder == str(Path(site) / "harness" / "_builtin_scenarios")
+    # the demo's client through the gate, as installed: catalogue, run path, reports
+    gate = subprocess.run(
+        [fresh / "bin" / "harness", "run", "no-fault", "cert-valid-starttls", "--html",
+         "report.html", "--", *(str(python) if word == sys.executable else word
+                                for word in DEMO_COMMAND)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "2 passed, 0 failed, 0 not exercised" in gate.stdout
+    assert (tmp_path / "report.html").stat().st_size > 0
