@@ -43,16 +43,27 @@ def _commands(attempt: Attempt) -> Iterator[tuple[Event, bool]]:
             yield event, bool(event.data["tls"]) if "tls" in event.data else secured
 
 
-def _tls_failure(attempt: Attempt) -> Event | None:
-    """The first failure to secure ``attempt``: a failed handshake, a STARTTLS refused,
-    or STARTTLS stripped from the capabilities."""
-    refused = [x.reply for x in exchanges(attempt)
-               if x.verb == "STARTTLS" and x.reply is not None and x.code != 220]
+def _tls_failure(attempt: Attempt) -> tuple[Event, str] | None:
+    """The first failure to secure ``attempt``, and what it was: a failed handshake, a
+    STARTTLS refused, STARTTLS stripped from the capabilities, or EHLO refused before TLS
+    (no capabilities, so no STARTTLS on offer: RFC 3207 §4 advertises it only there)."""
+    starttls_refused = [x.reply for x in exchanges(attempt)
+                        if x.verb == "STARTTLS" and x.reply is not None and x.code != 220]
+    ehlo_refused = [x.reply for x in exchanges(attempt) if x.verb == "EHLO"
+                    and x.reply is not None and x.code is not None and x.code // 100 != 2]
+    secured = False
     for event in attempt.events:
-        if (_handshake(event) is False and _client_hello(event)) or event in refused:
-            return event
+        outcome = _handshake(event)
+        if outcome is False and _client_hello(event):
+            return event, _describe(event)
+        secured = secured or bool(outcome)
+        first_line = event.text.splitlines()[0] if event.text else ""
+        if event in starttls_refused:
+            return event, f"STARTTLS answered {first_line!r}"
+        if event in ehlo_refused and not secured:
+            return event, f"EHLO answered {first_line!r}, so no STARTTLS was offered"
         if event.kind == "fault" and event.data.get("fault") == "strip-starttls":
-            return event
+            return event, "STARTTLS stripped from the capabilities"
     return None
 
 
@@ -144,25 +155,26 @@ def _weakness(event: Event) -> str:
 
 
 def no_plaintext_fallback(timeline: Timeline) -> Result:
-    """After TLS failed on an attempt, no AUTH or MAIL in cleartext, on that attempt or
-    any later one: a TLS-requiring client retries over TLS or stops (RFC 3207 §4, RFC
-    8314 §5)."""
+    """After TLS failed on an attempt (or EHLO was refused, so STARTTLS was never
+    offered), no AUTH or MAIL in cleartext, on that attempt or any later one: a
+    TLS-requiring client retries over TLS, tries STARTTLS anyway, or stops (RFC 3207 §4,
+    RFC 8314 §5). Mail sent over a TLS session it secured after all is safe."""
     name = "no-plaintext-fallback"
-    failed_at: tuple[int, Event] | None = None
+    failed_at: tuple[int, Event, str] | None = None
     for attempt in timeline.attempts:
         failure = _tls_failure(attempt)
         if failed_at is None and failure is not None:
-            failed_at = (attempt.index, failure)
+            failed_at = (attempt.index, *failure)
         if failed_at is None:
             continue
         clear = [e.text for e, secure in _commands(attempt)
                  if not secure and verb(e) in _SENDS_MAIL and e.t_ns > failed_at[1].t_ns]
         if clear:
             return Result(name, "violation", "failed", (
-                f"After TLS failed on attempt {failed_at[0]} ({_describe(failed_at[1])}) the"
-                f" client sent {clear[0]!r} in cleartext on attempt {attempt.index}; RFC 8314"
-                " §5 and RFC 3207 §4: a client that requires TLS must not continue without"
-                " it. Abort, or retry later over TLS."),
+                f"After TLS failed on attempt {failed_at[0]} ({failed_at[2]}) the client sent"
+                f" {clear[0]!r} in cleartext on attempt {attempt.index}; RFC 8314 §5 and"
+                " RFC 3207 §4: a client that requires TLS must not continue without it."
+                " Abort, or retry later over TLS."),
                 {"tls_failed_on": failed_at[0], "attempt": attempt.index, "cleartext": clear})
     if failed_at is None:
         handshakes = [(a, e) for a in timeline.attempts for e in a.events
@@ -170,18 +182,19 @@ def no_plaintext_fallback(timeline: Timeline) -> Result:
         return Result(name, "violation", "skipped", (
             _why_no_client_hello(timeline, handshakes) if handshakes or not timeline.attempts
             else "TLS never failed: nothing to fall back from."))
+    secured_after = [a.index for a in timeline.attempts if a.index >= failed_at[0] and any(
+        _handshake(e) for e in a.events if e.t_ns > failed_at[1].t_ns)]
+    how = (f"; it secured TLS after all on attempt {secured_after[0]}"
+           if secured_after else "")
     return Result(name, "violation", "passed", (
-        f"After TLS failed on attempt {failed_at[0]} the client sent no AUTH or mail in"
-        " cleartext."), {"tls_failed_on": failed_at[0]})
+        f"After TLS failed on attempt {failed_at[0]} ({failed_at[2]}) the client sent no AUTH"
+        f" or mail in cleartext{how}."),
+        {"tls_failed_on": failed_at[0], "secured_after_on": secured_after})
 
 
 def _describe(event: Event | None) -> str:
     if event is None:
         return "no reason recorded"
-    if event.kind == "reply":
-        return f"STARTTLS answered {event.text.splitlines()[0]!r}"
-    if event.kind == "fault":
-        return "STARTTLS stripped from the capabilities"
     return f"handshake failed: {event.data.get('error') or 'no reason recorded'}"
 
 

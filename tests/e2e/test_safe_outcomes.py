@@ -133,6 +133,38 @@ def test_accepting_weak_cryptography_is_the_documented_deviation(name: str, name
     assert (expired.level, expired.status) == ("violation", "failed")
 
 
+STARTTLS_ANYWAY = [sys.executable, "-c", (
+    "import smtplib, ssl, sys\n"
+    "smtp = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=10)\n"
+    "if smtp.ehlo()[0] // 100 != 2:\n"
+    "    smtp.helo()\n"
+    "smtp.esmtp_features['starttls'] = ''  # TLS is required: try it, offered or not\n"
+    "smtp.starttls(context=ssl.create_default_context(cafile=sys.argv[3]))\n"
+    "smtp.sendmail('a@harness.test', ['b@harness.test'], 'Subject: tls\\r\\n\\r\\nhi\\r\\n')\n"
+    "smtp.quit()\n"), "{host}", "{port}", "{cafile}"]
+
+
+def test_starttls_without_ehlo_is_safe_and_mail_in_clear_is_not() -> None:
+    """no-esmtp-starttls (RFC 3207 §4, RFC 8314 §5): EHLO refused, so no STARTTLS is
+    offered. Issuing STARTTLS anyway and sending over the verified session (as PHPMailer
+    does when TLS is required) passes, as does stopping; sending MAIL in clear after HELO
+    fails no-plaintext-fallback."""
+    anyway = run("no-esmtp-starttls", STARTTLS_ANYWAY)
+    assert anyway.passed, anyway.verdict
+    assert len(anyway.timeline.messages) == 1 and anyway.client.exit_code == 0
+    fallback = anyway.verdict.result("no-plaintext-fallback")
+    assert fallback.status == "passed" and "secured TLS after all" in fallback.detail, fallback
+    stopping = run("no-esmtp-starttls", PYTHON_CLIENT)
+    assert stopping.passed and not stopping.timeline.messages, stopping.verdict
+    clear = run("no-esmtp-starttls", [*zoo_command("plaintext_fallback"), "--tls", "{tls}",
+                                      "--cafile", "{cafile}"])
+    got = clear.verdict.result("no-plaintext-fallback")
+    assert not clear.passed and (got.level, got.status) == ("violation", "failed"), got
+    assert "EHLO answered '500 5.5.1" in got.detail and "MAIL" in got.detail.upper()
+    control = run("cert-valid-starttls", STARTTLS_ANYWAY)  # the twin: EHLO answered
+    assert control.passed and len(control.timeline.messages) == 1, control.verdict
+
+
 def test_a_retry_after_a_554_greeting_is_a_deviation_an_mta_may_relax(tmp_path: Path) -> None:
     """RFC 5321 §4.2.1 SHOULD NOT: a client that connects again after a 554 greeting
     fails banner-554 at the deviation level; a scenario for an MTA that does so on purpose

@@ -57,3 +57,18 @@ def test_phpmailer_goes_on_after_421_to_ehlo(tmp_path: Path) -> None:
     result = run_recipe(tmp_path, ["ehlo-421"], [*COMMAND, "--timeout", "2"])["ehlo-421"]
     assert status(result, "closes-after-421") == "failed"
     assert "MAIL FROM" in detail(result, "closes-after-421")
+
+
+def test_phpmailer_requiring_tls_sends_over_starttls_without_ehlo(tmp_path: Path) -> None:
+    """EHLO refused: PHPMailer greets with HELO and, TLS being required (SMTPSecure),
+    issues STARTTLS anyway and sends over the verified session: safe, so it passes
+    no-esmtp-starttls. With its defaults (opportunistic) it sends in clear, and fails."""
+    required = run_recipe(tmp_path, ["no-esmtp-starttls"],
+                          [*COMMAND, "--timeout", "2"])["no-esmtp-starttls"]
+    assert required["passed"], failures({"no-esmtp-starttls": required})
+    assert len(required["messages"]) == 1
+    assert "secured TLS after all on attempt 1" in detail(required, "no-plaintext-fallback")
+    opportunistic = run_recipe(tmp_path, ["no-esmtp-starttls"],
+                               [*COMMAND, "--defaults"])["no-esmtp-starttls"]
+    assert status(opportunistic, "no-plaintext-fallback") == "failed"
+    assert "MAIL FROM" in detail(opportunistic, "no-plaintext-fallback")
