@@ -43,6 +43,11 @@ class SMTPReply:
                 raise InvalidFaultPlan(f"reply text {line!r} holds a line break; use `lines`")
 
     @classmethod
+    def of(cls, value: SMTPReply | str | Sequence[str]) -> SMTPReply:
+        """``value`` itself when it is a reply already, else :meth:`parse` of it."""
+        return value if isinstance(value, SMTPReply) else cls.parse(value)
+
+    @classmethod
     def parse(cls, spec: str | Sequence[str]) -> SMTPReply:
         """Build a reply from ``"421 4.7.0 Try again later"`` or a list of such lines."""
         texts = [spec] if isinstance(spec, str) else list(spec)

@@ -37,3 +37,10 @@ def test_enhanced_code_must_be_well_formed() -> None:
 def test_line_breaks_in_text_are_refused() -> None:
     with pytest.raises(InvalidFaultPlan, match="line break"):
         SMTPReply(250, "a\r\nb")
+
+
+def test_of_keeps_a_reply_and_parses_text() -> None:
+    reply = SMTPReply(421, "Busy", "4.7.0")
+    assert SMTPReply.of(reply) is reply
+    assert SMTPReply.of("421 4.7.0 Busy") == reply
+    assert SMTPReply.of(["250-a", "250 b"]).wire_lines() == ["250-a", "250 b"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.errors import InvalidFaultPlan
+from harness.replies import SMTPReply
 
 
 def non_negative_number(kind: str, name: str, value: object) -> float:
@@ -17,3 +20,12 @@ def positive_int(kind: str, name: str, value: object) -> int:
             f"{kind}: {name}={value!r} is not allowed; allowed: a whole number >= 1"
         )
     return value
+
+
+def keep_reply(fault: object, value: SMTPReply | str | Sequence[str]) -> SMTPReply:
+    """Parse a fault's ``reply`` setting once and keep the result as its ``reply`` and
+    ``parsed`` fields (a frozen dataclass's, hence ``object.__setattr__``)."""
+    parsed = SMTPReply.of(value)
+    object.__setattr__(fault, "reply", parsed)
+    object.__setattr__(fault, "parsed", parsed)
+    return parsed

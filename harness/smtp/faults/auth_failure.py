@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
 from harness.replies import SMTPReply
+from harness.smtp.faults._checks import keep_reply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -37,14 +38,12 @@ class AuthFailure(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
+        parsed = keep_reply(self, self.reply)
         if parsed.code not in AUTH_FAILURE_CODES:
             raise InvalidFaultPlan(
                 f"auth-failure: {parsed.code} is not a failure reply to AUTH; allowed:"
                 f" {', '.join(map(str, AUTH_FAILURE_CODES))} (RFC 4954 §4, §6)"
             )
-        object.__setattr__(self, "reply", parsed)
-        object.__setattr__(self, "parsed", parsed)
 
     def act(self, ctx: FaultContext) -> Action:
         return Send(self.parsed, then_close=self.parsed.closes_connection)

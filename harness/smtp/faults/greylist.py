@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from harness.attempts import Phase
 from harness.replies import S451_GREYLISTED, SMTPReply
-from harness.smtp.faults._checks import non_negative_number
+from harness.smtp.faults._checks import keep_reply, non_negative_number
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -34,9 +34,7 @@ class Greylist(Fault):
     def __post_init__(self) -> None:
         super().__post_init__()
         non_negative_number(self.kind, "seconds", self.seconds)
-        parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
-        object.__setattr__(self, "reply", parsed)
-        object.__setattr__(self, "parsed", parsed)
+        keep_reply(self, self.reply)
 
     def act(self, ctx: FaultContext) -> Action | None:
         triplet = (ctx.peer_host, ctx.mail_from or "", (ctx.address or ctx.argument).lower())

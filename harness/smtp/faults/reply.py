@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.replies import SMTPReply
+from harness.smtp.faults._checks import keep_reply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -36,9 +37,7 @@ class Reply(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        parsed = self.reply if isinstance(self.reply, SMTPReply) else SMTPReply.parse(self.reply)
-        object.__setattr__(self, "reply", parsed)
-        object.__setattr__(self, "parsed", parsed)
+        keep_reply(self, self.reply)
 
     def act(self, ctx: FaultContext) -> Action:
         return Send(self.parsed, then_close=self.then_close or self.parsed.closes_connection)

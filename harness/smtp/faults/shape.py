@@ -57,8 +57,7 @@ class Setting:
     def dump(self, value: Any) -> Any:
         """The value as a scenario file writes it (YAML and JSON types only)."""
         if self.type == "reply":
-            reply = value if isinstance(value, SMTPReply) else SMTPReply.parse(value)
-            lines = reply.wire_lines()
+            lines = SMTPReply.of(value).wire_lines()
             return lines[0] if len(lines) == 1 else lines
         if self.type == "lines":
             return list(value)
