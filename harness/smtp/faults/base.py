@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Protocol
 
 from harness.attempts import PHASES, Attempts, AttemptsLike, Phase
 from harness.errors import InvalidFaultPlan
 from harness.replies import SMTPReply
+from harness.smtp.faults._checks import check_setting
 
 # -- what a fault asks the server to do ------------------------------------------------
 
@@ -112,6 +113,11 @@ class FaultContext:
 
 # -- the fault envelope ------------------------------------------------------------------
 
+SETTING = "harness.setting"
+"""The dataclass-field metadata key of a kind's setting, ``(value type, doc, unit,
+choices)``, as :func:`harness.smtp.faults.shape.setting` writes it; numbers are checked
+against their value type when a fault is built."""
+
 REGISTRY: dict[str, type[Fault]] = {}
 """Every fault kind by its name; a kind's class adds itself when it is defined
 (:mod:`harness.smtp.faults.registry` imports them all)."""
@@ -178,6 +184,9 @@ class Fault:
             raise InvalidFaultPlan(
                 f"{self.kind}: after_bytes is only for at='body'; got at={self.at!r}"
             )
+        for f in fields(self):
+            if SETTING in f.metadata:
+                check_setting(self.kind, f.name, f.metadata[SETTING][0], getattr(self, f.name))
         object.__setattr__(self, "selector", Attempts.parse(self.attempts))
 
     def selects(self, ctx: FaultContext) -> bool:

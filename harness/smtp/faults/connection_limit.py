@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.replies import S421_TOO_MANY_CONNECTIONS
-from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -22,10 +21,6 @@ class ConnectionLimit(Fault):
     kind = "connection-limit"
     rfc = "RFC 5321 §3.8, §4.5.4.1"
     phases = ("banner",)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive_int(self.kind, "max_connections", self.max_connections)
 
     def act(self, ctx: FaultContext) -> Action | None:
         if ctx.server is not None and ctx.server.open_connections > self.max_connections:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.smtp.faults._checks import non_negative_number
 from harness.smtp.faults.base import Action, Fault, FaultContext, Pause
 from harness.smtp.faults.shape import setting
 
@@ -21,10 +20,6 @@ class Delay(Fault):
         "connect", "banner", "ehlo", "starttls", "tls", "auth", "mail", "rcpt", "data",
         "body", "dot", "quit",
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        non_negative_number(self.kind, "seconds", self.seconds)
 
     def act(self, ctx: FaultContext) -> Action:
         return Pause(float(self.seconds))

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 from harness.attempts import Phase
-from harness.smtp.faults._checks import non_negative_number
 from harness.smtp.faults.base import Action, Fault, FaultContext, Pause
 from harness.smtp.faults.shape import setting
 
@@ -34,10 +33,6 @@ class Gather(Fault):
     kind = "gather"
     phases = ("banner", "ehlo", "mail", "rcpt", "data", "dot")
     rfc = "gRPC connection-backoff (backoffs started together must disperse)"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        non_negative_number(self.kind, "every_s", self.every_s)
 
     def act(self, ctx: FaultContext) -> Action:
         if not self.every_s:  # no clock: nothing to wait for

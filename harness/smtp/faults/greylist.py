@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from harness.attempts import Phase
 from harness.replies import S451_GREYLISTED, SMTPReply
-from harness.smtp.faults._checks import keep_reply, non_negative_number
+from harness.smtp.faults._checks import keep_reply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -33,7 +33,6 @@ class Greylist(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        non_negative_number(self.kind, "seconds", self.seconds)
         keep_reply(self, self.reply)
 
     def act(self, ctx: FaultContext) -> Action | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from harness.attempts import Phase
 from harness.replies import SMTPReply
-from harness.smtp.faults._checks import keep_reply, positive_int
+from harness.smtp.faults._checks import keep_reply
 from harness.smtp.faults.base import Action, Disconnect, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -44,7 +44,6 @@ class IdleTimeout(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        positive_int(self.kind, "after", self.after)
         keep_reply(self, self.reply)
 
     def act(self, ctx: FaultContext) -> Action | None:

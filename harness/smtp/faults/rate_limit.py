@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.replies import S421_RATE_LIMITED
-from harness.smtp.faults._checks import non_negative_number, positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -22,11 +21,6 @@ class RateLimit(Fault):
     kind = "rate-limit"
     rfc = "RFC 5321 §4.5.4.1"
     phases = ("mail",)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive_int(self.kind, "messages", self.messages)
-        non_negative_number(self.kind, "window_s", self.window_s)
 
     def act(self, ctx: FaultContext) -> Action | None:
         if ctx.server is None:

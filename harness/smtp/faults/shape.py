@@ -23,6 +23,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from harness.replies import SMTPReply
+from harness.smtp.faults.base import SETTING
 
 if TYPE_CHECKING:
     from harness.smtp.faults.base import Fault
@@ -38,9 +39,6 @@ ValueType = Literal[
   (``choices``, when given, are the reply codes allowed);
 - ``lines``: a list of strings; ``latin1``: bytes, written as text one byte a character.
 """
-
-_SETTING = "harness.setting"
-
 
 @dataclass(frozen=True)
 class Setting:
@@ -80,7 +78,7 @@ class Setting:
 def setting(type: ValueType, doc: str, *, default: Any = MISSING, unit: str = "",
             choices: Sequence[str] = ()) -> Any:
     """A dataclass field that is a setting of its fault kind (see the module docs)."""
-    meta = {_SETTING: (type, doc, unit, tuple(choices))}
+    meta = {SETTING: (type, doc, unit, tuple(choices))}
     if default is MISSING:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -90,8 +88,8 @@ def settings_of(cls: type[Fault]) -> tuple[Setting, ...]:
     """The settings of a fault kind, in the order its class declares them."""
     found = []
     for f in fields(cls):
-        if _SETTING in f.metadata:
-            type_, doc, unit, choices = f.metadata[_SETTING]
+        if SETTING in f.metadata:
+            type_, doc, unit, choices = f.metadata[SETTING]
             required = f.default is MISSING
             found.append(Setting(f.name, type_, doc, unit, choices, required,
                                  None if required else f.default))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.replies import SMTPReply
-from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -31,10 +30,6 @@ class SizeLimit(Fault):
     kind = "size-limit"
     phases = ("mail",)
     rfc = "RFC 1870 §6.1, RFC 3463 §3.4"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive_int(self.kind, "max_bytes", self.max_bytes)
 
     def act(self, ctx: FaultContext) -> Action | None:
         declared = _DECLARED.search(ctx.argument)
