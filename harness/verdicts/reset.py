@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from harness.timeline import Timeline
-from harness.verdicts.backoff import envelope_s, reaction_s, support_s
+from harness.verdicts.backoff import CORROBORATION, envelope_s, reaction_s, support_s
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import Retry, retries
 from harness.verdicts.fitted import fit_policy
@@ -37,7 +37,6 @@ from harness.verdicts.spec import BackoffPolicy, Level
 NAME = "resets-backoff"
 SOURCE = "gRPC connection-backoff, \"Reset Backoff\""
 JUDGED = 2  # the first two retries of a later series
-CORROBORATION = 2
 
 
 def split_series(found: Sequence[Retry]) -> list[list[Retry]]:
