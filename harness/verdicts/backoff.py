@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from harness.timeline import Timeline
 from harness.verdicts.calibration import Calibration
-from harness.verdicts.delays import Retry, retries
+from harness.verdicts.delays import RFC_RETRY, Retry, retries
 from harness.verdicts.fitted import FittedPolicy, fit_policy, plateau_start
 from harness.verdicts.result import Result, ms
 from harness.verdicts.spec import BackoffPolicy, Level
@@ -35,7 +35,6 @@ from harness.verdicts.stats import (
     theil_sen,
 )
 
-RFC_RETRY = "RFC 5321 §4.5.4.1"
 #: A full-jitter client whose delays are all this unlikely under its own policy did not wait.
 FLOOR_ALPHA = 1e-4
 #: With no declared policy, a retry within this of the failure is "did not wait at all".

@@ -10,14 +10,13 @@ from typing import Any
 from harness.timeline import Attempt, Timeline
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.copies import Copies, group_copies
-from harness.verdicts.delays import delivered_ok, failure_ns
+from harness.verdicts.delays import RFC_RETRY, delivered_ok, failure_ns
 from harness.verdicts.exchanges import Exchange, address, exchanges, verb
 from harness.verdicts.result import Result, ms
 from harness.verdicts.spec import AttemptBounds, ClientExit, Delivered, Level
 
 RFC_CLASSES = "RFC 5321 §4.2.1"
 RFC_CLOSE = "RFC 5321 §3.8"
-RFC_RETRY = "RFC 5321 §4.5.4.1"
 RFC_DUPLICATES = "RFC 5321 §4.2.5 and RFC 1047"
 RFC_AUTH = "RFC 4954 §4, §6"
 #: Replies to these requests are about the whole message: a 5yz there means stop.

@@ -25,6 +25,9 @@ from itertools import pairwise
 
 from harness.timeline import Attempt, Timeline
 
+RFC_RETRY = "RFC 5321 §4.5.4.1"
+"""The section on retrying, which the retry checks cite."""
+
 _TAKEOVER = frozenset({"send", "disconnect", "storeanddisconnect"})
 _SERVER_ENDS = frozenset({
     "server-close", "server-reset", "idle-timeout", "tls-failed", "proxy-close", "proxy-reset",
