@@ -27,17 +27,30 @@ PLACEHOLDERS = ("--host", "{host}", "--port", "{port}", "--tls", "{tls}", "--caf
 
 Report = dict[str, dict[str, Any]]
 
+SILENT = "never-answers-briefly"
+"""``never-answers`` with a short client time limit (see :func:`silent_server`)."""
+
+
+def silent_server(tmp_path: Path, limit_s: float = 4) -> str:
+    """A scenario file: ``never-answers``, its client stopped after ``limit_s``. The
+    scenario's own limit (90 s) is one ``--timeout`` never cuts; a hanging client would
+    use all of it."""
+    path = tmp_path / f"{SILENT}.yaml"
+    path.write_text(f"name: {SILENT}\nextends: never-answers\nclient:\n  timeout_s: {limit_s:g}\n")
+    return str(path)
+
 
 def run_recipe(tmp_path: Path, scenarios: Sequence[str], command: Sequence[str],
                timeout_s: float = 40) -> Report:
-    """``harness run SCENARIO... -- COMMAND`` (all at once); each scenario's JSON report
-    by name. The exit code must agree with the verdicts."""
+    """``harness run SCENARIO... -- COMMAND`` (all at once; a scenario file is named like
+    its scenario); each scenario's JSON report by name. The exit code must agree with
+    the verdicts."""
     report = tmp_path / "report.json"
     code = main(["run", "-j", str(len(scenarios)), "--timeout", f"{timeout_s:g}",
                  "--json", str(report),
                  *scenarios, "--", *command])
     results: Report = {s["scenario"]: s for s in json.loads(report.read_text())["scenarios"]}
-    assert sorted(results) == sorted(scenarios)
+    assert sorted(results) == sorted(Path(s).stem if s.endswith(".yaml") else s for s in scenarios)
     assert code == (0 if all(r["passed"] for r in results.values()) else 1)
     return results
 

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.recipes.conftest import REPRESENTATIVE, failures, run_recipe, status
+from tests.recipes.conftest import (
+    REPRESENTATIVE,
+    SILENT,
+    failures,
+    run_recipe,
+    silent_server,
+    status,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +39,9 @@ def test_go_defaults_hang_and_send_in_clear(tmp_path: Path, go_command: list[str
     """smtp.SendMail as documented: no timeout (the harness stops it after 4 s), and
     STARTTLS only when advertised (the system's CAs: SSL_CERT_FILE names the test CA)."""
     command = ["env", "SSL_CERT_FILE={cafile}", *go_command, "-defaults", *FLAGS]
-    results = run_recipe(tmp_path, ["never-answers", "starttls-stripped"], command, timeout_s=4)
-    assert results["never-answers"]["client"]["timed_out"]
+    results = run_recipe(tmp_path, [silent_server(tmp_path, 4), "starttls-stripped"], command,
+                         timeout_s=4)
+    assert results[SILENT]["client"]["timed_out"]
     assert status(results["starttls-stripped"], "no-plaintext-fallback") == "failed"
 
 

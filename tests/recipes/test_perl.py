@@ -13,9 +13,11 @@ from tests.recipes.conftest import (
     EXAMPLES,
     PLACEHOLDERS,
     REPRESENTATIVE,
+    SILENT,
     failures,
     require_ok,
     run_recipe,
+    silent_server,
 )
 
 pytestmark = pytest.mark.slow
@@ -43,5 +45,5 @@ def test_perl_net_smtp_recipe_passes(tmp_path: Path) -> None:
 
 def test_perl_net_smtp_defaults_wait_on_a_silent_server(tmp_path: Path) -> None:
     """Net::SMTP waits 120 s for a greeting by default: the harness stops it after 4 s."""
-    result = run_recipe(tmp_path, ["never-answers"], [*COMMAND, "--defaults"], timeout_s=4)
-    assert result["never-answers"]["client"]["timed_out"]
+    result = run_recipe(tmp_path, [silent_server(tmp_path, 4)], [*COMMAND, "--defaults"])
+    assert result[SILENT]["client"]["timed_out"]

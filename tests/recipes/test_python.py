@@ -13,8 +13,10 @@ from tests.recipes.conftest import (
     PLACEHOLDERS,
     PYTHON,
     REPRESENTATIVE,
+    SILENT,
     failures,
     run_recipe,
+    silent_server,
     status,
 )
 
@@ -70,6 +72,6 @@ def test_django_recipe_passes(tmp_path: Path) -> None:
 def test_django_without_email_timeout_hangs(tmp_path: Path) -> None:
     """Django's EMAIL_TIMEOUT defaults to None: a server that never greets hangs the send
     until the harness stops it (here after 4 s)."""
-    result = run_recipe(tmp_path, ["never-answers"], django_command(""), timeout_s=4)
-    assert result["never-answers"]["client"]["timed_out"]
-    assert status(result["never-answers"], "finishes-in-time") == "failed"
+    result = run_recipe(tmp_path, [silent_server(tmp_path, 4)], django_command(""))
+    assert result[SILENT]["client"]["timed_out"]
+    assert status(result[SILENT], "finishes-in-time") == "failed"

@@ -83,16 +83,20 @@ def test_every_client_runs_as_a_command() -> None:
 
     from harness.clients import CommandClient
     from harness.model import load_scenario
+    from harness.outcome import RunResult
     from harness.run import run_scenario
 
     scenario = load_scenario("rcpt-451")
     expected = {s.name: s.name not in ("never_retries", "reuses_after_421") for s in ZOO}
 
-    def one(name: str) -> bool:
+    def one(name: str) -> RunResult:
         client = CommandClient([sys.executable, "-m", f"tests.clients.{name}", "--host",
                                 "{host}", "--port", "{port}"])
-        return run_scenario(scenario, client, timeout_s=20).passed
+        return run_scenario(scenario, client, timeout_s=20)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        passed = dict(zip(expected, pool.map(one, expected)))
-    assert passed == expected
+        results = dict(zip(expected, pool.map(one, expected)))
+    passed = {name: result.passed for name, result in results.items()}
+    assert passed == expected, "\n".join(
+        f"{name}: {result.outcome} {result.why} {result.client.stderr[-500:]}\n{result.verdict}"
+        for name, result in results.items() if result.passed != expected[name])
