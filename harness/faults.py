@@ -26,6 +26,7 @@ from harness.smtp.faults.size_limit import SizeLimit
 from harness.smtp.faults.stop_reading import StopReading
 from harness.smtp.faults.store_then_drop import StoreThenDrop
 from harness.smtp.faults.strip_starttls import StripStartTLS
+from harness.smtp.faults.too_many_recipients import TooManyRecipients
 
 KINDS: dict[str, type[Fault]] = fault_kinds()
 """Every fault kind by its name: each module of ``harness/smtp/faults`` registers its own."""
@@ -56,4 +57,5 @@ __all__ = [
     "StopReading",
     "StoreThenDrop",
     "StripStartTLS",
+    "TooManyRecipients",
 ]

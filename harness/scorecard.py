@@ -74,7 +74,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("rate-limit", "backoff"), ("*herd*", "backoff"), ("*jitter*", "backoff"),
     ("outage-*", "backoff"),
     ("never-answers", "timeouts"), ("*blackhole*", "timeouts"), ("slow-*", "timeouts"),
-    ("tarpit", "timeouts"), ("*silent*", "timeouts"),
+    ("tarpit", "timeouts"), ("*silent*", "timeouts"), ("stop-reading-*", "timeouts"),
     ("greylist", "transient"), ("reset-*", "transient"), ("close-mid-*", "transient"),
     ("limit-data-*", "transient"), ("proxy-down-*", "transient"),
 )

@@ -176,15 +176,19 @@ def start_tls(smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
         raise
 
 
-def send_once(pool: Pool, message: EmailMessage) -> None:
-    """One try: the message on the pool's connection (a new one when it has none)."""
+def send_once(pool: Pool, message: EmailMessage,
+              recipients: Sequence[str] | None = None) -> dict[str, tuple[int, bytes]]:
+    """One try: the message on the pool's connection (a new one when it has none), to
+    ``recipients`` (default: the message's own). Returns the recipients refused while
+    others were accepted."""
     smtp = pool.connection()
     try:
-        smtp.send_message(message)
+        refused = smtp.send_message(message, to_addrs=recipients)
     except BaseException:
         pool.drop()
         raise
     pool.carried += 1
+    return refused
 
 
 def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None = None, *,
@@ -197,10 +201,11 @@ def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None
     """
     policy = pool.policy
     backoff = backoff or Backoff(policy)
+    recipients: list[str] | None = None  # the message's own; then the ones still due
     for attempt in range(1, policy.max_attempts + 1):
         reused = pool.reused
         try:
-            send_once(pool, message)
+            refused = send_once(pool, message, recipients)
         except smtplib.SMTPResponseException as error:
             if error.smtp_code // 100 == 5:
                 raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
@@ -215,8 +220,14 @@ def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None
                 raise PermanentFailure(f"certificate rejected: {error}") from error
             failure = error
         else:
-            backoff.reset()
-            return attempt
+            # sent to the accepted recipients; a 4yz to the others (452 4.5.3 Too many
+            # recipients) defers them to a later transaction (RFC 5321 §4.5.3.1.10)
+            due = {r: reply for r, reply in refused.items() if reply[0] // 100 == 4}
+            if not due:
+                backoff.reset()
+                return attempt
+            recipients = list(due)
+            failure = smtplib.SMTPRecipientsRefused(due)
         if attempt == policy.max_attempts:
             raise failure
         delay = 0.0 if reused else backoff.next_delay()  # idle-closed: not the server's health

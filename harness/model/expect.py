@@ -189,6 +189,11 @@ class Expect(Strict):
         alias="attempt-budget",
         description="Connections one message may take, every retry layer together.",
     )
+    refused: PositiveCount | None = Field(
+        default=None,
+        description="Of the scenario's messages, how many the server refuses for good (a"
+        " 5yz): none of them may arrive, every other one must.",
+    )
     relax: tuple[Name, ...] = Field(
         default=(), description="Deviation-level expectations this scenario accepts as advisory."
     )
@@ -233,6 +238,7 @@ class Expect(Strict):
                 else HerdSpec() if self.herd_disperses else None),
             resets_backoff=_check(self.resets_backoff),
             attempt_budget=self.attempt_budget,
+            refused=self.refused or 0,
             relax=frozenset(self.relax),
             opportunistic=self.opportunistic,
         )

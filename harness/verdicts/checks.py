@@ -19,6 +19,7 @@ RFC_CLASSES = "RFC 5321 §4.2.1"
 RFC_CLOSE = "RFC 5321 §3.8"
 RFC_DUPLICATES = "RFC 5321 §4.2.5 and RFC 1047"
 RFC_AUTH = "RFC 4954 §4, §6"
+RFC_REST = "RFC 5321 §4.5.3.1.10, §4.5.4.1"
 #: Replies to these requests are about the whole message: a 5yz there means stop.
 _WHOLE_MESSAGE = frozenset({"BANNER", "MAIL", "DATA", "DOT"})
 _TRANSACTION_END = frozenset({"MAIL", "RSET", "QUIT", "DATA"})
@@ -53,8 +54,8 @@ def asked_for(groups: list[Copies], messages: int) -> list[Copies]:
         ids = [m for m in group.message_ids if m]
         while spare and group.count > 1 and len(set(ids)) == len(ids):
             spare -= 1
-            result.append(Copies(group.key, group.attempts[-1:], group.message_ids[-1:]))
-            group = Copies(group.key, group.attempts[:-1], group.message_ids[:-1])
+            group, last = group.take_last()
+            result.append(last)
             ids = [m for m in group.message_ids if m]
         result.append(group)
     return result
@@ -107,7 +108,7 @@ def delivered(timeline: Timeline, expected: Delivered, messages: int = 1) -> Res
         return Result(name, "violation", "passed",
                       f"The message was delivered ({stored} copy(ies)).", evidence)
 
-    extra = [g for g in groups if g.count - 1 > _excused(g, gaps)]
+    extra = [g for g in groups if g.most_per_recipient - 1 > _excused(g, gaps)]
     if extra:
         g = extra[0]
         where = ", ".join(map(str, g.attempts))
@@ -125,12 +126,42 @@ def delivered(timeline: Timeline, expected: Delivered, messages: int = 1) -> Res
             f" accepted it with a 250 already. {RFC_DUPLICATES}: after a 2yz to the final dot"
             " the server is responsible; do not send it again."),
             {**evidence, "duplicates": {g.key: list(g.attempts)}})
+    if expected == "once" and (left := _deferred_never_sent(timeline)):
+        recipient, index, reply = left[0]
+        return Result(name, "violation", "failed", (
+            f"{recipient} never got the message: its RCPT TO was answered {reply!r} on"
+            f" attempt {index} while other recipients were accepted, and no later"
+            f" transaction gave it the message. {RFC_REST}: a 4yz is transient; send the"
+            " message to the recipients left over in another transaction."),
+            {**evidence, "recipients_left_over": [r for r, _, _ in left]})
     if any(_excused(g, gaps) for g in groups):
         return Result(name, "violation", "passed", (
             "Delivered once, plus one copy per connection dropped between storing and"
             " replying (see duplicate-risk)."), evidence)
+    split = [g for g in groups if g.count > 1]
+    if split:
+        return Result(name, "violation", "passed", (
+            f"Delivered once to each recipient: message {split[0].key} went to its"
+            f" recipients in {split[0].count} transactions, none of them twice."), evidence)
     return Result(name, "violation", "passed", "The message was delivered exactly once.",
                   evidence)
+
+
+def _deferred_never_sent(timeline: Timeline) -> list[tuple[str, int, str]]:
+    """(recipient, attempt, reply) of each RCPT answered 4yz in a transaction whose other
+    recipients were accepted, where no stored message lists that recipient."""
+    stored = {r.lower() for m in timeline.messages for r in m.rcpt_tos}
+    left: list[tuple[str, int, str]] = []
+    for attempt in timeline.attempts:
+        rcpt = [x for x in exchanges(attempt) if x.verb == "RCPT" and x.code is not None]
+        if not any(x.code is not None and x.code // 100 == 2 for x in rcpt):
+            continue
+        for x in rcpt:
+            recipient = address(x.argument.partition(":")[2])
+            if (x.code is not None and x.code // 100 == 4 and recipient not in stored
+                    and recipient not in [r for r, _, _ in left]):
+                left.append((recipient, attempt.index, x.reply.text if x.reply else ""))
+    return left
 
 
 def duplicate_risk(timeline: Timeline) -> Result | None:

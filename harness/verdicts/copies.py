@@ -25,10 +25,32 @@ class Copies:
     key: str
     attempts: tuple[int, ...]
     message_ids: tuple[str | None, ...]
+    recipients: tuple[tuple[str, ...], ...] = ()
+    """Each copy's envelope recipients, in the same order (empty: not known)."""
 
     @property
     def count(self) -> int:
         return len(self.attempts)
+
+    @property
+    def most_per_recipient(self) -> int:
+        """The most copies any one recipient got. A message sent to some recipients in
+        one transaction and to the rest in another (after ``452 4.5.3 Too many
+        recipients``, RFC 5321 §4.5.3.1.10) is stored twice, yet each recipient got it
+        once."""
+        if len(self.recipients) != self.count:
+            return self.count
+        got: dict[str, int] = {}
+        for envelope in self.recipients:
+            for recipient in set(envelope) or {""}:
+                got[recipient] = got.get(recipient, 0) + 1
+        return max(got.values(), default=self.count)
+
+    def take_last(self) -> tuple[Copies, Copies]:
+        """(every copy but the last, the last) as groups of their own."""
+        def part(s: slice) -> Copies:
+            return Copies(self.key, self.attempts[s], self.message_ids[s], self.recipients[s])
+        return part(slice(None, -1)), part(slice(-1, None))
 
     @property
     def new_ids(self) -> bool:
@@ -60,6 +82,7 @@ def group_copies(messages: Sequence[StoredMessage]) -> list[Copies]:
             key=group[0].message_id or group[0].digest,
             attempts=tuple(m.attempt for m in group),
             message_ids=tuple(m.message_id for m in group),
+            recipients=tuple(tuple(r.lower() for r in m.rcpt_tos) for m in group),
         )
         for group in groups.values()
     ]

@@ -70,6 +70,9 @@ class Expectations:
     herd_disperses: HerdSpec | None = None
     resets_backoff: bool | None = None
     attempt_budget: int | None = None
+    refused: int = 0
+    """Of a workload's messages, how many the server refuses for good (a 5yz): they must
+    not arrive, and every other one must (``delivered.all``)."""
     relax: frozenset[str] = field(default_factory=frozenset)
     opportunistic: bool = False
     """The client is an opportunistic MTA (RFC 7435, Postfix ``may``): delivering over a

@@ -106,7 +106,7 @@ def judge(
     if e.delivered is not None:
         results.append(checks.delivered(timeline, e.delivered, messages))
         if messages > 1:
-            results.append(every_message(timeline, e.delivered, messages))
+            results.append(every_message(timeline, e.delivered, messages, e.refused))
     if (risk := checks.duplicate_risk(timeline)) is not None:
         results.append(risk)
     if e.attempts is not None:

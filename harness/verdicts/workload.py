@@ -16,18 +16,36 @@ from harness.verdicts.result import Result
 from harness.verdicts.spec import Delivered
 
 
-def every_message(timeline: Timeline, delivered: Delivered, expected: int) -> Result:
-    """``delivered.all``: the distinct messages stored against the ``expected`` count."""
-    distinct = asked_for(group_copies(timeline.messages), expected)
+def every_message(timeline: Timeline, delivered: Delivered, asked: int,
+                  refused: int = 0) -> Result:
+    """``delivered.all``: the distinct messages stored against the ``asked`` count, less
+    the ``refused`` ones the server turns down for good (RFC 5321 §4.5.4.1: a 5yz to one
+    message's MAIL is not cached for the next)."""
+    expected = asked - refused
+    distinct = asked_for(group_copies(timeline.messages), asked)
     evidence = {"expected": expected, "distinct": len(distinct),
-                "stored": len(timeline.messages)}
+                "stored": len(timeline.messages), "refused": refused}
     if delivered == "never":
         ok = not distinct
         detail = ("No message was delivered, as expected." if ok else
                   f"{len(distinct)} of the {expected} messages were delivered, though the"
                   " server refused them for good.")
     elif len(distinct) == expected:
-        ok, detail = True, f"All {expected} distinct messages were delivered."
+        ok, detail = True, (f"All {expected} distinct messages were delivered." if not refused
+                            else f"The {expected} distinct messages the server accepts were"
+                            f" delivered, and the one(s) it refused for good ({refused}) were"
+                            " not sent again.")
+    elif refused and len(distinct) < expected:
+        ok = False
+        detail = (f"{len(distinct)} of the {expected} messages the server would accept were"
+                  f" delivered, besides the {refused} it refused for good: a 5yz is about"
+                  " one message, and the next must still be tried (RFC 5321 §4.5.4.1: \"5yz"
+                  " responses to the MAIL command MUST NOT be cached\").")
+    elif refused:
+        ok = False
+        detail = (f"{len(distinct)} distinct messages arrived, more than the {expected} the"
+                  f" server accepts: a message it refused for good (a 5yz) was sent again"
+                  " and got through (RFC 5321 §4.2.1: do not repeat the request).")
     else:
         ok = False
         missing = expected - len(distinct)

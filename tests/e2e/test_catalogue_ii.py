@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import sys
 
 import pytest
 
-from harness.clients import Target
+from harness.clients import CommandClient, Target
 from harness.engine import Engine
+from harness.examples.client import PermanentFailure, Policy, Pool, send_all, send_with_retries
 from harness.model import load_scenario
 from tests.clients import Specimen
+from tests.clients._common import workload
 
 CAUGHT_BY = {
     "class-mismatch-451": "enhanced_code_first",
@@ -29,6 +32,8 @@ CAUGHT_BY = {
     "auth-454-once": "login_failure_permanent",
     "auth-421": "login_failure_permanent",
     "auth-required": "logs_in_once",
+    "size-limit-552": "retries_after_550",
+    "stop-reading-mid-data": "no_timeout",
 }
 AUTH_SCENARIOS = ("auth-535", "auth-454-once", "auth-421", "auth-required")
 CORRECT = "smtplib_backoff"
@@ -86,3 +91,69 @@ def test_the_auth_hammer_is_told_what_it_did(engine: Engine) -> None:
     assert detail.startswith("After 535 to AUTH on attempt 1 the client tried the same"
                              " credentials again on attempts 2, 3")
     assert len(run.result.timeline.attempts) == 6  # its declared limit
+
+
+def bundled_pool(target: Target) -> None:
+    """The bundled client's pool sending the scenario's messages, as it does from the shell."""
+    pool = Pool(target.host, target.port, Policy(timeout_s=3.0), tls=target.tls,
+                cafile=target.cafile)
+    if send_all(pool, workload(target)) == 1:
+        raise ConnectionError("gave up on a message")
+
+
+def test_a_refused_message_does_not_stop_the_next(engine: Engine) -> None:
+    """R12: the second of three messages is refused for good; the third is still sent."""
+    with engine.run(load_scenario("mail-550-then-next")) as run:
+        run.call(bundled_pool, time_limit_s=10.0)
+    assert run.result.outcome == "passed"
+    assert run.verdict.result("delivered.all").evidence == {
+        "expected": 2, "distinct": 2, "stored": 2, "refused": 1}
+    with engine.run(load_scenario("mail-550-then-next")) as run:
+        run.call(Specimen("abandons_batch", None).send, time_limit_s=10.0)
+    assert [r.name for r in run.verdict.failures] == ["delivered.all"]
+    assert "MUST NOT be cached" in run.verdict.result("delivered.all").detail
+    assert len(run.result.timeline.messages) == 1
+
+
+def test_a_refused_message_sent_again_is_caught(engine: Engine) -> None:
+    """The other way to get R12 wrong: the refused message retried until it got through."""
+    def retries_refused(target: Target) -> None:
+        pool = Pool(target.host, target.port, Policy(timeout_s=3.0), tls=target.tls)
+        for message in workload(target):
+            for _ in range(3):
+                try:
+                    send_with_retries(pool, message)
+                    break
+                except PermanentFailure:
+                    continue
+        pool.close()
+
+    with engine.run(load_scenario("mail-550-then-next")) as run:
+        run.call(retries_refused, time_limit_s=10.0)
+    result = run.verdict.result("delivered.all")
+    assert result.status == "failed" and "was sent again" in result.detail
+
+
+RECIPIENTS = "alice@harness.example,bob@harness.example,carol@harness.example"
+
+
+@pytest.mark.parametrize(("module", "failed"), [
+    ("harness.examples.client", []), ("tests.clients.ignores_refused_recipients", ["delivered"]),
+])
+def test_a_recipient_left_over_gets_the_message_later(
+        engine: Engine, module: str, failed: list[str]) -> None:
+    """452 4.5.3 to the third of three recipients: the bundled client sends it the message
+    in a second transaction; smtplib's sendmail, its return value unread, drops it."""
+    scenario = load_scenario("rcpt-452-too-many")
+    assert scenario.client.env == {"HARNESS_SMTP_RCPT": RECIPIENTS}
+    with engine.run(scenario) as run:
+        run.run_client(CommandClient([sys.executable, "-m", module, "--host", "{host}",
+                                      "--port", "{port}"], env=scenario.client.env))
+    assert [r.name for r in run.verdict.failures] == failed
+    envelopes = [m.rcpt_tos for m in run.result.timeline.messages]
+    if failed:
+        assert envelopes == [("alice@harness.example", "bob@harness.example")]
+    else:
+        assert run.result.outcome == "passed"
+        assert envelopes == [("alice@harness.example", "bob@harness.example"),
+                             ("carol@harness.example",)]

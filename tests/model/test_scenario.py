@@ -183,7 +183,7 @@ def test_every_fault_kind_has_an_item_shape() -> None:
 def test_relax_names_are_the_expectation_keys_and_backoff_parts() -> None:
     keys = {field.alias or name for name, field in Expect.model_fields.items()}
     parts = {name for name in get_args(Name) if name.startswith("backoff.")}
-    assert set(get_args(Name)) - parts == keys - {"relax", "opportunistic"}
+    assert set(get_args(Name)) - parts == keys - {"relax", "opportunistic", "refused"}
     assert parts == {"backoff.floor", "backoff.growth", "backoff.cap", "backoff.envelope"}
 
 
