@@ -48,11 +48,3 @@ def keep_reply(fault: object, value: SMTPReply | str | Sequence[str]) -> SMTPRep
     object.__setattr__(fault, "reply", parsed)
     object.__setattr__(fault, "parsed", parsed)
     return parsed
-
-
-def non_negative_int(kind: str, name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidFaultPlan(
-            f"{kind}: {name}={value!r} is not allowed; allowed: a whole number >= 0"
-        )
-    return value

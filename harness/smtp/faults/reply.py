@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.replies import SMTPReply
-from harness.smtp.faults._checks import keep_reply, non_negative_int
+from harness.smtp.faults._checks import keep_reply
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -41,7 +41,6 @@ class Reply(Fault):
     def __post_init__(self) -> None:
         super().__post_init__()
         keep_reply(self, self.reply)
-        non_negative_int(self.kind, "occurrence", self.occurrence)
 
     def act(self, ctx: FaultContext) -> Action | None:
         if self.occurrence:

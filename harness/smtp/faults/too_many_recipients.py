@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from harness.attempts import Phase
 from harness.replies import SMTPReply
-from harness.smtp.faults._checks import positive_int
 from harness.smtp.faults.base import Action, Fault, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
@@ -31,10 +30,6 @@ class TooManyRecipients(Fault):
     kind = "too-many-recipients"
     phases = ("rcpt",)
     rfc = "RFC 5321 §4.5.3.1.10, RFC 3463 §3.6"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive_int(self.kind, "max_recipients", self.max_recipients)
 
     def act(self, ctx: FaultContext) -> Action | None:
         if len(ctx.rcpt_tos) < self.max_recipients:
