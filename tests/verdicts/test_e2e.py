@@ -24,6 +24,9 @@ from harness.verdicts import (
     calibrate,
     judge,
 )
+from harness.verdicts.backoff import HAMMER_S
+from harness.verdicts.delays import retries
+from harness.verdicts.stats import median
 from tests.verdicts.clients import Sender, full_jitter, settled
 
 BUSY = "421 4.7.0 Try again later"
@@ -165,4 +168,11 @@ def test_a_doubling_sender_passes_the_declared_and_the_generic_backoff(
     generic = judge(timeline, Expectations(backoff="increasing"), calibration=calibration)
     # a stall of the machine on one retry may leave growth undecided, never failed
     assert generic.result("backoff.growth").status in ("passed", "inconclusive")
-    assert generic.result("backoff.floor").status == "passed"
+    # without a declared policy, retries within the measured timer noise of their failure
+    # are undecided (a loaded machine), never failed; beyond it they pass
+    delays = [r.lower_s for r in retries(timeline)]
+    floor = generic.result("backoff.floor")
+    if median(delays) >= HAMMER_S + calibration.noise_s():
+        assert floor.status == "passed", floor
+    else:
+        assert floor.status == "inconclusive" and "timer noise" in floor.detail, floor
