@@ -12,13 +12,19 @@ See ``docs/certificates.md`` for what each simulates and what a correct client d
 
 from harness.tls.catalogue import CertificateCatalogue, catalogue, certificate, names
 from harness.tls.contexts import permissive_client_context
-from harness.tls.model import LOOPBACK, CertificateLevel, Expectation, Refusal, ServerCertificate
+from harness.tls.model import (
+    LOOPBACK,
+    CertificateHandling,
+    CertificateLevel,
+    Refusal,
+    ServerCertificate,
+)
 
 __all__ = [
     "LOOPBACK",
     "CertificateCatalogue",
+    "CertificateHandling",
     "CertificateLevel",
-    "Expectation",
     "Refusal",
     "ServerCertificate",
     "catalogue",

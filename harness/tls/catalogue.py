@@ -80,7 +80,7 @@ class CertificateCatalogue(Mapping[str, ServerCertificate]):
             name=variant.name,
             description=variant.description,
             reference=variant.reference,
-            expectation=variant.expectation,
+            handling=variant.handling,
             level=variant.level,
             hostnames=issued.hostnames,
             cert_chain_file=chain_file,

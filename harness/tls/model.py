@@ -12,14 +12,14 @@ from typing import Literal
 from harness.tls.contexts import server_context
 
 CertificateLevel = Literal["violation", "deviation"]
-"""How much doing the opposite of the expectation weighs: the level (two of
+"""How much doing the opposite of the expected handling weighs: the level (two of
 :data:`harness.verdicts.spec.Level`'s three) the certificate check takes."""
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 """The names the fake server is reached by; the valid variants cover all three."""
 
 
-class Expectation(enum.Enum):
+class CertificateHandling(enum.Enum):
     """What a verifying client (submission MUA, policy-enforcing MTA) does with a variant.
 
     An opportunistic MTA without a policy (RFC 7435) may accept a bad certificate; verdicts
@@ -57,8 +57,8 @@ class ServerCertificate:
     description: str
     """What the variant simulates and what a correct client does with it."""
     reference: str
-    """The standard (and section) the expectation rests on."""
-    expectation: Expectation
+    """The standard (and section) the expected handling rests on."""
+    handling: CertificateHandling
     level: CertificateLevel
     hostnames: tuple[str, ...]
     """The names and addresses the leaf certificate is issued for (its subjectAltName)."""

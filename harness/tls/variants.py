@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.tls.forge import Forge, Issued
-from harness.tls.model import LOOPBACK, CertificateLevel, Expectation, Refusal
+from harness.tls.model import LOOPBACK, CertificateHandling, CertificateLevel, Refusal
 
 Issuer = Callable[[Forge], Issued]
 
-ACCEPT, REFUSE = Expectation.ACCEPT, Expectation.REFUSE
+ACCEPT, REFUSE = CertificateHandling.ACCEPT, CertificateHandling.REFUSE
 _HOST_MISMATCH = Refusal(62, "Hostname mismatch")
 _IP_MISMATCH = Refusal(64, "IP address mismatch")
 
@@ -30,7 +30,7 @@ class Variant:
 
     name: str
     issue: Issuer
-    expectation: Expectation
+    handling: CertificateHandling
     level: CertificateLevel
     reference: str
     refusal: Refusal | None = None
@@ -48,7 +48,7 @@ VARIANTS: dict[str, Variant] = {}
 
 def _variant(
     name: str,
-    expectation: Expectation,
+    handling: CertificateHandling,
     level: CertificateLevel,
     reference: str,
     refusal: Refusal | None = None,
@@ -59,7 +59,7 @@ def _variant(
 ) -> Callable[[Issuer], Issuer]:
     def register(issue: Issuer) -> Issuer:
         VARIANTS[name] = Variant(
-            name, issue, expectation, level, reference, refusal, ip_refusal or refusal,
+            name, issue, handling, level, reference, refusal, ip_refusal or refusal,
             security_level, tls_versions,
         )  # fmt: skip
         return issue

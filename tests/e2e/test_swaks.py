@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from harness.tls import Expectation, certificate, names
+from harness.tls import CertificateHandling, certificate, names
 from harness.verdicts.tls import refuses_bad_certificate
 from tests.e2e.conftest import ServerFactory, settled
 
@@ -37,7 +37,7 @@ def test_swaks_against_the_catalogue(smtp_server: ServerFactory, name: str, path
                     if e.data["event"] == "handshake"]
     delivered = len(timeline.messages) == 1
     assert delivered == (completed.returncode == 0) == bool(handshake["ok"])
-    if variant.expectation is Expectation.ACCEPT:
+    if variant.handling is CertificateHandling.ACCEPT:
         assert delivered, completed.stdout[-2000:]
     else:
         verdict = refuses_bad_certificate(timeline)

@@ -16,7 +16,7 @@ import aiosmtplib
 import pytest
 
 from harness import FakeSMTPServer, Timeline, faults
-from harness.tls import Expectation, certificate, names, permissive_client_context
+from harness.tls import CertificateHandling, certificate, names, permissive_client_context
 from harness.verdicts import tls as verdicts
 from tests.e2e import tls_clients
 from tests.e2e.conftest import ServerFactory, settled
@@ -49,7 +49,7 @@ def test_verifying_smtplib_against_every_variant(
     timeline = settled(server)
     (handshake,) = handshake_events(timeline)
     assert handshake["certificate"] == name
-    if variant.expectation is Expectation.ACCEPT:
+    if variant.handling is CertificateHandling.ACCEPT:
         assert error is None
         assert handshake["ok"] is True and str(handshake["version"]).startswith("TLS")
         assert [m.attempt for m in timeline.messages] == [1]
@@ -104,7 +104,7 @@ def test_aiosmtplib_both_ways(name: str, path: str, verify: bool) -> None:
             return None, server
 
     error, server = asyncio.run(scenario())
-    accepted = not verify or variant.expectation is Expectation.ACCEPT
+    accepted = not verify or variant.handling is CertificateHandling.ACCEPT
     assert (error is None) == accepted
     # aiosmtplib may hang up without an alert; the handshake is recorded as failed either way
     assert handshake_events(server.timeline)[0]["ok"] is accepted

@@ -17,7 +17,7 @@ from harness.errors import CertificateError, HarnessError, UnknownCertificate
 from harness.tls import (
     LOOPBACK,
     CertificateCatalogue,
-    Expectation,
+    CertificateHandling,
     ServerCertificate,
     catalogue,
     certificate,
@@ -50,8 +50,8 @@ def test_every_variant_says_what_a_correct_client_does_and_why(name: str) -> Non
     assert cert.name == name
     assert "correct client" in cert.description
     assert cert.reference.startswith("RFC ")
-    wanted = Expectation.ACCEPT if name in CONTROLS else Expectation.REFUSE
-    assert cert.expectation is wanted
+    wanted = CertificateHandling.ACCEPT if name in CONTROLS else CertificateHandling.REFUSE
+    assert cert.handling is wanted
     assert (cert.refusal is None) == (name in CONTROLS)
     assert cert.level == ("deviation" if name in {"weak-key", "sha1-signature", "tls1.0-only"}
                           else "violation")  # fmt: skip

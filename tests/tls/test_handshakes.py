@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from harness.tls import Expectation, names, permissive_client_context
+from harness.tls import CertificateHandling, names, permissive_client_context
 from tests.tls.echo import echo_server, exchange, has_ipv6_loopback, pem_certificates, variant
 
 IPV6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
@@ -31,7 +31,7 @@ def test_a_verifying_client_does_what_the_variant_expects(
     cert = variant(name)
     client = verifying_client(cert.cafile)
     with echo_server(cert.server_context(), address) as server:
-        if cert.expectation is Expectation.ACCEPT:
+        if cert.handling is CertificateHandling.ACCEPT:
             assert exchange(server.port, client, host, address) == ("TLSv1.3", b"ping\r\n")
             refusal = None
         else:
