@@ -23,6 +23,7 @@ from harness._strategies.replies import replies
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
 from harness.chaos.toxics import TYPES
+from harness.errors import InvalidFaultPlan
 from harness.faults import Fault
 from harness.smtp.faults.shape import Setting, settings_of
 
@@ -75,7 +76,10 @@ def any_faults(draw: st.DrawFn, kinds: Iterable[str] | None = None) -> Fault:
     for setting in settings_of(kind):
         if setting.required or draw(st.booleans()):
             given[setting.name] = draw(setting_values(setting))
-    return kind(**given)
+    try:
+        return kind(**given)
+    except InvalidFaultPlan:  # settings that exclude each other (handshake-failure's)
+        reject()
 
 
 @st.composite

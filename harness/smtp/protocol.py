@@ -43,6 +43,7 @@ from harness.smtp.faults.base import (
     Garbage,
     Inject,
     Pause,
+    Plaintext,
     Send,
     Stall,
     StoreAndDisconnect,
@@ -195,6 +196,7 @@ class FaultySMTP(SMTP):
         self._linger: asyncio.TimerHandle | None = None
         self._tls_active = False
         self._in_limbo = False  # between STARTTLS and a handshake that will not happen
+        self._plaintext_tls = False  # a fault made TLS plaintext; the first bytes to come
         self._capability_edits: list[EditCapabilities] = []
         self._starttls_hidden = False  # a fault took STARTTLS out of the EHLO reply
         self._inject: tuple[str, ...] = ()
@@ -299,6 +301,9 @@ class FaultySMTP(SMTP):
     # -- what crosses the wire ----------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._plaintext_tls:
+            self._plaintext_tls = False
+            self._in_limbo = self._record_plaintext_handshake(data)
         if self._in_limbo:
             return  # a ClientHello nobody will answer is not a command
         if self._in_body:
@@ -500,6 +505,12 @@ class FaultySMTP(SMTP):
         return False
 
     async def _take_over(self, action: Action, phase: Phase) -> None:
+        if isinstance(action, Plaintext):  # no TLS: what the client sends first tells
+            self._plaintext_tls = True
+            raw = self._original_transport or self.transport
+            if raw is not None and not raw.is_closing():
+                raw.resume_reading()  # type: ignore[attr-defined]
+            return
         if phase == "tls":  # no handshake will follow: read on, to see the client leave
             self._host.recorder.record(
                 self.attempt, "tls", "handshake failed: a fault broke it",
@@ -673,7 +684,7 @@ class FaultySMTP(SMTP):
         reader_buffer: bytes = getattr(self._reader, "_buffer", b"")
         pipelined = len(reader_buffer)  # sent after STARTTLS, before its ClientHello
         if await self._faults("tls"):
-            return False
+            return self._plaintext_tls  # a plaintext server carries on without TLS
         name = self._host.tls.certificate_for(self.attempt)
         self._host.recorder.record(
             self.attempt, "tls", f"{mode} handshake, certificate {name}",
@@ -710,6 +721,21 @@ class FaultySMTP(SMTP):
                 self.connection_lost(error)  # the TLS layer never told us: it never opened
             return False
         return True
+
+    def _record_plaintext_handshake(self, first: bytes) -> bool:
+        """Record the handshake a plaintext server never did, with what the client sent
+        first: a ClientHello (a TLS record, 0x16) or plaintext. True for a ClientHello,
+        whose bytes, and the rest of the connection's, are then no commands."""
+        facts = handshake_failure(ConnectionError("the server spoke plaintext"), first)
+        hello = bool(facts["client_hello"])
+        sent = "a ClientHello" if hello else f"plaintext ({facts['first_bytes']!r})"
+        self._host.recorder.record(
+            self.attempt, "tls", f"handshake failed: the server spoke plaintext; the client"
+            f" sent {sent}", event="handshake", ok=False,
+            **{**facts, "outcome": "server-plaintext", "error": "the server spoke plaintext"
+               " instead of TLS"},
+        )
+        return hello
 
     def _record_handshake(self, transport: asyncio.BaseTransport) -> None:
         ssl_object = transport.get_extra_info("ssl_object")

@@ -59,12 +59,13 @@ class Situation:
     @property
     def needs_handshake(self) -> bool:
         """A TLS scenario needs a ClientHello, unless its faults keep TLS from starting
-        (STARTTLS stripped, refused or answered oddly): then the faults are the test."""
+        (STARTTLS stripped, refused or answered oddly): then the faults are the test.
+        On the implicit-TLS port the client starts TLS itself, before any fault can stop
+        it: a client that never sent a ClientHello there did not take part."""
         if self.tls == "none":
             return False
-        return not any(
-            f.kind == "strip-starttls" or f.at in ("starttls", "tls") for f in self.faults
-        )
+        stops = ("starttls", "tls") if self.tls == "starttls" else ("starttls",)
+        return not any(f.kind == "strip-starttls" or f.at in stops for f in self.faults)
 
 
 def not_exercised(

@@ -139,13 +139,17 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
     fails after the 250 to the final dot does not undo the delivery."""
     timeout: Any = policy.timeout_s if behaviour.timeout else None  # None: block for ever
     ctx = context(target, behaviour)
-    secured = target.tls == "implicit"
-    smtp = (
-        smtplib.SMTP_SSL(target.host, target.port, local_hostname="zoo", timeout=timeout,
-                         context=ctx)
-        if secured
-        else smtplib.SMTP(target.host, target.port, local_hostname="zoo", timeout=timeout)
-    )
+    secured = target.tls == "implicit" and not state.get("downgraded")
+    try:
+        smtp = (
+            smtplib.SMTP_SSL(target.host, target.port, local_hostname="zoo", timeout=timeout,
+                             context=ctx)
+            if secured
+            else smtplib.SMTP(target.host, target.port, local_hostname="zoo", timeout=timeout)
+        )
+    except ssl.SSLError as error:  # the implicit-TLS handshake failed
+        _note_tls_failure(error, behaviour, state)
+        raise
     try:
         greet(smtp)
         logged_in = False
@@ -182,13 +186,18 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
         if code // 100 != 2:
             raise smtplib.SMTPDataError(code, reply)
     except ssl.SSLError as error:
-        if not behaviour.require_tls and not isinstance(error, ssl.SSLCertVerificationError):
-            state["downgraded"] = True  # "TLS is broken here: next time, without it"
+        _note_tls_failure(error, behaviour, state)
         raise
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             smtp.quit()
         smtp.close()
+
+
+def _note_tls_failure(error: ssl.SSLError, behaviour: Behaviour,
+                      state: dict[str, bool]) -> None:
+    if not behaviour.require_tls and not isinstance(error, ssl.SSLCertVerificationError):
+        state["downgraded"] = True  # "TLS is broken here: next time, without it"
 
 
 def send_with_retries(target: Target, policy: Policy = Policy(),

@@ -1,6 +1,6 @@
 """Broken: opportunistic STARTTLS, so it carries on in clear when STARTTLS is missing or
-refused, and drops TLS after a failed handshake (chatto#226, upyo#36, simple-java-mail#655;
-RFC 8314 §5)."""
+refused, and drops TLS after a failed handshake, STARTTLS or implicit (chatto#226,
+upyo#36, simple-java-mail#655; RFC 8314 §5)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ CAUGHT_BY = {
     "silent-after-rcpt": "no_timeout",
     "outage-never-ends": "doubled_retries",
     "starttls-no-pipelining": "pipelines_starttls",
+    "implicit-plaintext-server": "plaintext_fallback",
     "auth-535": "auth_hammer",
     "auth-454-once": "login_failure_permanent",
     "auth-421": "login_failure_permanent",

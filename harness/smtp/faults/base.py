@@ -74,8 +74,15 @@ class Garbage:
     data: bytes
 
 
+@dataclass(frozen=True)
+class Plaintext:
+    """Do no TLS at all: carry on as a plaintext server (greet on the implicit-TLS port,
+    read on in clear after STARTTLS)."""
+
+
 Action = (
     Send | Pause | Disconnect | Stall | StoreAndDisconnect | EditCapabilities | Inject | Garbage
+    | Plaintext
 )
 CONTINUES = (Pause, EditCapabilities, Inject)
 """Actions after which the server carries on with its normal behaviour."""
