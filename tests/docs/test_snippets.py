@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 import re
 import shlex
-import smtplib
 import types
 from pathlib import Path
 
@@ -23,7 +22,13 @@ import pytest
 import yaml
 
 from harness.cli import _parser
-from harness.examples.client import PermanentFailure, Policy, build_message, send_with_retries
+from harness.examples.client import (
+    Backoff,
+    Policy,
+    Pool,
+    build_message,
+    send_all,
+)
 from harness.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +51,9 @@ def blocks(language: set[str]) -> list[tuple[str, str]]:
 def _send(host: str, port: int, *, tls: str = "none", cafile: str | None = None) -> bool:
     """A correct mailer; False when it gave up (a refused certificate, say)."""
     policy = Policy(initial_s=0.02, cap_s=0.2, max_attempts=8, timeout_s=5)
-    try:
-        send_with_retries(host, port, build_message("app@harness.test", ["user@harness.test"]),
-                          policy, tls=tls, cafile=cafile, rng=random.Random(0))
-    except (PermanentFailure, OSError, smtplib.SMTPException):
-        return False
-    return True
+    message = build_message("app@harness.test", ["user@harness.test"])
+    pool = Pool(host, port, policy, tls=tls, cafile=cafile)
+    return send_all(pool, [message], Backoff(policy, random.Random(0))) == 0
 
 
 def namespace() -> dict[str, object]:
