@@ -290,15 +290,16 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
     from harness.interrupt import Interruption
     from harness.progress import Progress
     from harness.report import ConsoleReporter
-    from harness.shard import expected_s, share
+    from harness.shard import durations_from, expected_s, share
     from harness.verdicts import calibrate
 
     if args.jobs < 1:
         raise ClientError(f"-j {args.jobs}: the number of jobs must be 1 or more")
     _check_report_paths(args)
     scenarios, shard = share(resolve(args.scenarios), args.shard, args.durations)
-    progress = Progress.choose(args.progress, len(scenarios), jobs=args.jobs,
-                               expected={s.name: expected_s(s) for s in scenarios})
+    measured = durations_from(args.durations) if args.durations else {}  # as for --shard
+    progress = Progress.choose(args.progress, len(scenarios), jobs=args.jobs, expected={
+        s.name: measured.get(s.name, expected_s(s)) for s in scenarios})
     console = ConsoleReporter(len(scenarios), progress.stream)
     calibration = calibrate()
     console.started(args.seed, f"p99.9 {calibration.q_s * 1e3:.2f} ms", _backend(args))
