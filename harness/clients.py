@@ -27,6 +27,8 @@ from typing import IO, Literal, Protocol
 from harness.errors import ClientError
 
 TLSMode = Literal["none", "starttls", "implicit"]
+"""``none``: plain SMTP, no STARTTLS offered. ``starttls``: STARTTLS offered (as on port
+587). ``implicit``: TLS from the first byte (as on port 465, RFC 8314 §3)."""
 PLACEHOLDERS = ("host", "port", "cafile", "tls", "messages", "client", "user", "password")
 """What a client command may say in braces (``{{`` and ``}}`` are literal braces)."""
 _PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")

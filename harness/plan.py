@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from harness import faults
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
+from harness.clients import TLSMode
 from harness.errors import InvalidFaultPlan
 from harness.faults import Fault, FaultSchedule, Phase
 from harness.replies import SMTPReply
 from harness.smtp.faults.shape import beside_key, kind_value
 from harness.verdicts.spec import AttemptBounds, BackoffPolicy, Expectations, Jitter
-
-TLSMode = Literal["none", "starttls", "implicit"]
 
 __all__ = ["ExpectationBuilder", "Plan", "Rule", "fault_item", "toxic_item"]
 

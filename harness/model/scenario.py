@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.chaos.toxic import Toxic
-from harness.clients import PLACEHOLDERS
+from harness.clients import PLACEHOLDERS, TLSMode
 from harness.faults import Fault, FaultSchedule
 from harness.model import load
 from harness.model._base import AttemptsAsWritten, AttemptsField, PositiveCount, Seconds, Strict
@@ -26,10 +26,6 @@ from harness.model.expect import Expect
 from harness.model.fault_items import FaultSpec
 from harness.model.network import Down, NetworkItem, ToxicItem
 from harness.verdicts.spec import Expectations
-
-TLSMode = Literal["none", "starttls", "implicit"]
-"""``none``: plain SMTP, no STARTTLS offered. ``starttls``: STARTTLS offered (as on port
-587). ``implicit``: TLS from the first byte (as on port 465, RFC 8314 §3)."""
 
 Certificate = Literal[
     "valid",

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from harness.clients import TLSMode
 from harness.errors import ServerError
 from harness.loop import LoopThread
 from harness.smtp.faults.base import Fault
 from harness.smtp.faults.schedule import FaultSchedule
 from harness.smtp.protocol import FaultySMTP, SessionHost
-from harness.smtp.tls_config import TLSConfig, TLSMode
+from harness.smtp.tls_config import TLSConfig
 from harness.timeline import Recorder, StoredMessage, Timeline
 
 

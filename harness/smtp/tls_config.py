@@ -10,15 +10,15 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, get_args
 
 from harness.attempts import Attempts
+from harness.clients import TLSMode
 from harness.errors import InvalidFaultPlan
 from harness.timeline import printable
 from harness.tls import certificate, names
 
-TLSMode = Literal["none", "starttls", "implicit"]
-TLS_MODES: tuple[TLSMode, ...] = ("none", "starttls", "implicit")
+TLS_MODES: tuple[TLSMode, ...] = get_args(TLSMode)
 
 # OpenSSL reasons a server sees when the client refused the certificate with an alert.
 _CERTIFICATE_ALERTS = frozenset({
