@@ -24,14 +24,14 @@ from harness.model import Scenario
 from harness.outcome import RunResult
 from harness.report import ConsoleReporter
 from harness.run import Run
-from harness.timeline import Progress
+from harness.timeline import Counts
 from harness.verdicts import BackoffPolicy, Calibration, calibrate
 
 QUIET_FLOOR_S = 2.0
 """The shortest quiet period: a client reconnecting at once is back well within it."""
 
 
-def decided(progress: Progress, mail_expected: bool, quiet_s: float) -> bool:
+def decided(progress: Counts, mail_expected: bool, quiet_s: float) -> bool:
     """Every connection closed, none for ``quiet_s``, and the mail arrived if expected.
     Constant time: it runs on every attempt and message of a run that may last hours."""
     if not progress.attempts or progress.open_attempts:

@@ -220,7 +220,7 @@ class Timeline:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Counts:
     """Counts the Recorder keeps as it writes, so a watcher (deciding, progress reports)
     reads them in constant time instead of rebuilding the timeline on every wake-up."""
 
@@ -468,12 +468,12 @@ class Recorder:
             finally:
                 self._waiting -= 1
 
-    def progress(self) -> Progress:
+    def progress(self) -> Counts:
         """How far the run has got, in constant time whatever its length."""
         with self._lock:
             return self._progress()
 
-    def wait_progress(self, predicate: Callable[[Progress], bool], timeout: float) -> Progress:
+    def wait_progress(self, predicate: Callable[[Counts], bool], timeout: float) -> Counts:
         """Block until ``predicate(progress)`` holds; raise TimeoutError otherwise.
 
         It wakes only when an attempt opens or closes or a message is stored, and each
@@ -516,8 +516,8 @@ class Recorder:
         if self._milestone_waiting:
             self._milestone.notify_all()
 
-    def _progress(self) -> Progress:
-        return Progress(self._events, len(self._attempts), self._open, len(self._messages),
+    def _progress(self) -> Counts:
+        return Counts(self._events, len(self._attempts), self._open, len(self._messages),
                         self._last_close_ns)
 
     def _snapshot(self) -> Timeline:
