@@ -54,6 +54,8 @@ def drawn_as_it_happened(done: subprocess.CompletedProcess[str], attempts: int) 
     assert int(status.attrs["data-polls"] or 0) >= 2
     assert len(dom.find("rect", cls="bar")) == 3
     assert len(dom.find("path", cls="m-fault")) == 2  # the two 421 greetings
+    first = dom.find("li", cls="k-accept")[0]
+    assert "".join(first.text).startswith("+0.000 s  #1 accept")  # timed as the axis is
     return dom
 
 

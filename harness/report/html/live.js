@@ -90,7 +90,8 @@
       var item = document.createElement("li");
       var event = events[logged][2];
       item.className = "k-" + event.kind;
-      item.textContent = "+" + events[logged][0].toFixed(3) + " s  #" + events[logged][1] +
+      item.textContent = "+" + (events[logged][0] - state.first_s).toFixed(3) + " s  #" +
+        events[logged][1] +
         " " + event.kind + ": " + event.text;
       log.appendChild(item);
     }
