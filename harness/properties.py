@@ -38,7 +38,7 @@ from harness.verdicts import AttemptBounds, BackoffPolicy, Expectations, Verdict
 __all__ = ["ClientPolicy", "PropertyFailure", "check_properties", "expected_outcome",
            "property_expectations"]
 
-Outcome = Literal["delivered", "refused", "exhausted", "unknown"]
+Ending = Literal["delivered", "refused", "exhausted", "unknown"]
 """What a correct client's run of a plan ends in: the message delivered; refused for good
 (a permanent failure); still failing when the attempt budget runs out; or not certain
 (a TLS attack, where giving up and retrying are both fine)."""
@@ -115,7 +115,7 @@ def effect(fault: Fault) -> Literal["permanent", "transient", "harmless", "uncer
     return "uncertain"
 
 
-def expected_outcome(plan: Plan, max_attempts: int) -> tuple[Outcome, int]:
+def expected_outcome(plan: Plan, max_attempts: int) -> tuple[Ending, int]:
     """What a correct client with ``max_attempts`` does with ``plan``, and on which attempt.
 
     Attempts are walked in order; in each, faults fire in protocol order and the first
@@ -126,7 +126,7 @@ def expected_outcome(plan: Plan, max_attempts: int) -> tuple[Outcome, int]:
     return outcome, attempt
 
 
-def _walk(plan: Plan, max_attempts: int) -> tuple[Outcome, int, bool]:
+def _walk(plan: Plan, max_attempts: int) -> tuple[Ending, int, bool]:
     """:func:`expected_outcome`, and whether a store-then-drop stored the message on the
     way (then a copy arrived whatever the outcome: RFC 1047's gap)."""
     scheduled = plan.faults()

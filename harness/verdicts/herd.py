@@ -62,7 +62,7 @@ COLLISION_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
-class Herd:
+class FailedTogether:
     """Attempts that failed together and the retries that followed them."""
 
     failed: tuple[int, ...]
@@ -75,7 +75,7 @@ class Herd:
         return [x for _, x in self.retries]
 
 
-def find_herd(timeline: Timeline, window_s: float) -> Herd | None:
+def find_herd(timeline: Timeline, window_s: float) -> FailedTogether | None:
     """The last group of failures within ``window_s`` of each other that holds nearly
     the whole herd (at least ``WHOLE`` of the largest such group, and two), with the
     attempts accepted after its last failure, as many as the group. An outage that
@@ -103,7 +103,7 @@ def find_herd(timeline: Timeline, window_s: float) -> Herd | None:
     first, last = group[0][0], group[-1][0]
     after = sorted((a.start_ns, a.index) for a in timeline.attempts
                    if a.start_ns > last and a.index not in members)[: len(group)]
-    return Herd(
+    return FailedTogether(
         failed=tuple(sorted(members)), first_failure_ns=first, last_failure_ns=last,
         retries=tuple((index, (start_ns - first) / 1e9) for start_ns, index in after),
     )
