@@ -246,7 +246,7 @@ def _not_a_scenario(doc: Document, model: type[BaseModel]) -> Problem | None:
                    " is not one (a mapping of scenario keys); its content is not shown")
 
 
-def resolve(
+def resolve_extends(
     doc: Document, base_dir: Path, chain: tuple[str, ...] = (), *, model: type[BaseModel]
 ) -> tuple[Document, list[Problem]]:
     """``doc`` merged over the scenarios it extends, and the problems found on the way."""
@@ -274,7 +274,7 @@ def resolve(
     foreign = _not_a_scenario(base, model)
     if foreign is not None:
         return doc, [foreign]
-    base, more = resolve(base, path.parent, (*chain, key), model=model)
+    base, more = resolve_extends(base, path.parent, (*chain, key), model=model)
     return merge(base, doc), problems + more
 
 
@@ -294,7 +294,7 @@ def validate(
     """Resolve ``extends`` and validate; raise every problem at once."""
     if not isinstance(doc.data, dict):
         raise ScenarioError([*problems, _not_a_mapping(doc, model)])
-    doc, more = resolve(doc, base_dir, chain, model=model)
+    doc, more = resolve_extends(doc, base_dir, chain, model=model)
     problems = problems + more
     scenario: Model | None = None
     try:
