@@ -232,6 +232,28 @@ def test_the_fault_kind_shown_on_the_page_is_the_real_module() -> None:
     assert shown.group(2) == (ROOT / shown.group(1)).read_text(encoding="utf-8")
 
 
+def test_a_fault_kind_or_toxic_is_one_module_that_imports_no_other() -> None:
+    """A kind's module leans only on its package's shared modules, so adding or removing
+    one kind touches no other."""
+    from harness import faults
+    from harness.chaos.toxics import TYPES
+
+    kinds = {cls.__module__ for cls in [*faults.KINDS.values(), *TYPES.values()]}
+    assert "harness.smtp.faults.stop_reading" in kinds and "harness.chaos.toxics.latency" in kinds
+    wrong = [str(edge) for edge in imports() if edge.source in kinds and edge.target in kinds]
+    assert wrong == []
+
+
+def test_harness_faults_names_every_fault_kind() -> None:
+    """``harness.faults`` is where Python code finds the kinds, typed: none may be missing."""
+    from harness import faults
+
+    missing = [cls.__name__ for cls in faults.KINDS.values()
+               if getattr(faults, cls.__name__, None) is not cls
+               or cls.__name__ not in faults.__all__]
+    assert missing == [], f"add {missing} to harness/faults.py (import and __all__)"
+
+
 # The checks above must be able to fail: each is shown failing on a made-up graph or page.
 
 def test_a_cycle_is_found_with_its_members() -> None:
