@@ -456,6 +456,7 @@ def expectations_data(spec: Expectations) -> dict[str, Any]:
         "no-plaintext-auth": spec.no_plaintext_auth,
         "discards-injected-responses": spec.discards_injected_responses,
         "re-ehlo-after-starttls": spec.re_ehlo_after_starttls,
+        "waits-for-ehlo-after-starttls": spec.waits_for_ehlo_after_starttls,
     }
     data.update({key: True for key, value in flags.items() if value})
     if spec.gives_up_within_s is not None:

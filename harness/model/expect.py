@@ -46,6 +46,7 @@ Name = Literal[
     "no-plaintext-auth",
     "discards-injected-responses",
     "re-ehlo-after-starttls",
+    "waits-for-ehlo-after-starttls",
     "no-pipelining-after-starttls",
     "herd-disperses",
     "resets-backoff",
@@ -168,6 +169,12 @@ class Expect(Strict):
         alias="re-ehlo-after-starttls",
         description="EHLO is sent again after the handshake (RFC 3207 §4.2).",
     )
+    waits_for_ehlo_after_starttls: StrictBool | None = Field(
+        default=None,
+        alias="waits-for-ehlo-after-starttls",
+        description="No command but QUIT while the EHLO after the handshake is unanswered"
+        " (RFC 3207 §4.2).",
+    )
     no_pipelining_after_starttls: StrictBool | None = Field(
         default=None,
         alias="no-pipelining-after-starttls",
@@ -232,6 +239,7 @@ class Expect(Strict):
             no_plaintext_auth=_check(self.no_plaintext_auth),
             discards_injected_responses=_check(self.discards_injected_responses),
             re_ehlo_after_starttls=_check(self.re_ehlo_after_starttls),
+            waits_for_ehlo_after_starttls=_check(self.waits_for_ehlo_after_starttls),
             no_pipelining_after_starttls=_check(self.no_pipelining_after_starttls),
             herd_disperses=(
                 HerdSpec(self.herd_disperses.delay_s) if isinstance(self.herd_disperses, Herd)

@@ -65,6 +65,7 @@ class Expectations:
     no_plaintext_auth: bool | None = None
     discards_injected_responses: bool | None = None
     re_ehlo_after_starttls: bool | None = None
+    waits_for_ehlo_after_starttls: bool | None = None
     no_pipelining_after_starttls: bool | None = None
     # retry behaviour across clients and messages (herd.py, reset.py, budget.py)
     herd_disperses: HerdSpec | None = None

@@ -339,3 +339,44 @@ def re_ehlo_after_starttls(timeline: Timeline) -> Result:
     return Result(name, "deviation", "passed",
                   f"The client sent EHLO again after STARTTLS (attempts {checked}).",
                   {"attempts": checked})
+
+
+def waits_for_ehlo_after_starttls(timeline: Timeline) -> Result:
+    """After a successful STARTTLS handshake the client waits for the reply to its EHLO
+    before any other command (a QUIT may end the wait): RFC 3207 §4.2, the capabilities
+    learnt before TLS are void and that reply is the only list the client may use. Judged
+    where an EHLO after STARTTLS went unanswered (a server that ignores it) or was
+    overtaken by another command."""
+    name = "waits-for-ehlo-after-starttls"
+    unanswered: list[int] = []
+    for attempt in timeline.attempts:
+        handshake = next((e for e in attempt.events if _handshake(e)), None)
+        if handshake is None or not any(
+                verb(e) == "STARTTLS" for e in attempt.of_kind("command")):
+            continue
+        after = [e for e in attempt.events
+                 if e.t_ns >= handshake.t_ns and e.kind in ("command", "reply")]
+        ehlo = next((i for i, e in enumerate(after)
+                     if e.kind == "command" and verb(e) in ("EHLO", "HELO")), None)
+        if ehlo is None:
+            continue
+        following = after[ehlo + 1:]
+        answer = next((i for i, e in enumerate(following) if e.kind == "reply"), len(following))
+        went_on = [e.text for e in following[:answer] if verb(e) != "QUIT"]
+        if went_on:
+            return Result(name, "violation", "failed", (
+                f"On attempt {attempt.index} the client sent {went_on[0]!r} while its EHLO"
+                " after STARTTLS was still unanswered: it went on with the capabilities"
+                f" learnt before TLS. {RFC_STARTTLS}: those are void; wait for the reply to"
+                " the EHLO sent over TLS (a per-command timeout ends the wait), then retry"
+                " or report a failure."),
+                {"attempt": attempt.index, "sent_unanswered": went_on})
+        if answer == len(following):
+            unanswered.append(attempt.index)
+    if not unanswered:
+        return Result(name, "violation", "skipped", (
+            "No EHLO after STARTTLS went unanswered: nothing showed whether the client"
+            " waits for it."))
+    return Result(name, "violation", "passed", (
+        f"The client sent nothing but a QUIT while its EHLO after STARTTLS went unanswered"
+        f" (attempts {unanswered})."), {"unanswered_attempts": unanswered})

@@ -27,6 +27,7 @@ _TLS: dict[str, Callable[[Timeline], Result]] = {
     "no_plaintext_auth": tls.no_plaintext_auth,
     "discards_injected_responses": tls.discards_injected_responses,
     "re_ehlo_after_starttls": tls.re_ehlo_after_starttls,
+    "waits_for_ehlo_after_starttls": tls.waits_for_ehlo_after_starttls,
     "no_pipelining_after_starttls": no_pipelining_after_starttls,
 }
 

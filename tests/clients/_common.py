@@ -70,6 +70,7 @@ class Behaviour:
     retry_auth_failure: bool = False           # a 5yz to AUTH taken as transient
     auth_failure_permanent: bool = False       # any failed login taken as wrong credentials
     log_in_once: bool = False                  # "logged in" kept across reconnections
+    wait_for_ehlo_after_tls: bool = True       # else go on with the pre-TLS capabilities
 
 
 def message(message_id: str | None = None) -> bytes:
@@ -133,6 +134,31 @@ def greet(smtp: smtplib.SMTP) -> None:
             raise smtplib.SMTPHeloError(code, reply)
 
 
+def impatient_ehlo(smtp: smtplib.SMTP, known: dict[str, str], wait_s: float) -> None:
+    """EHLO, waiting ``wait_s`` at most for the reply; without one, carry on with ``known``,
+    the capabilities from before TLS (the bug RFC 3207 §4.2 rules out)."""
+    assert smtp.sock is not None
+    smtp.putcmd("ehlo", smtp.local_hostname)
+    timeout = smtp.sock.gettimeout()
+    smtp.sock.settimeout(wait_s)
+    reader = smtp.sock.makefile("rb")
+    try:
+        lines = [reader.readline()]
+    except TimeoutError:  # that reader is spent: smtplib makes itself a new one
+        smtp.esmtp_features, smtp.does_esmtp = dict(known), True
+        return
+    finally:
+        smtp.sock.settimeout(timeout)
+    while lines[-1][3:4] == b"-":
+        lines.append(reader.readline())
+    smtp.file = reader  # it may hold what came after
+    smtp.does_esmtp = lines[0][:3] == b"250"
+    smtp.esmtp_features = {}
+    for line in lines[1:]:
+        word, _, params = line[4:].decode("latin-1").strip().partition(" ")
+        smtp.esmtp_features[word.lower()] = params
+
+
 def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
               state: dict[str, bool]) -> None:
     """One connection: greet, secure, log in if offered (over TLS), send. A QUIT that
@@ -158,13 +184,17 @@ def send_once(target: Target, data: bytes, policy: Policy, behaviour: Behaviour,
             logged_in = True
         if target.tls == "starttls" and not state.get("downgraded"):
             if smtp.has_extn("starttls"):
+                known = dict(smtp.esmtp_features)
                 try:
                     smtp.starttls(context=ctx)
                 except smtplib.SMTPResponseException:
                     if behaviour.require_tls:
                         raise
                 else:
-                    smtp.ehlo()
+                    if behaviour.wait_for_ehlo_after_tls:
+                        smtp.ehlo()
+                    else:
+                        impatient_ehlo(smtp, known, policy.timeout_s / 5)
                     secured = True
             elif behaviour.require_tls:
                 raise Permanent("the server offers no STARTTLS; not sending in clear")

@@ -29,6 +29,7 @@ CAUGHT_BY = {
     "outage-never-ends": "doubled_retries",
     "starttls-no-pipelining": "pipelines_starttls",
     "implicit-plaintext-server": "plaintext_fallback",
+    "starttls-ehlo-ignored": "stale_capabilities",
     "auth-535": "auth_hammer",
     "auth-454-once": "login_failure_permanent",
     "auth-421": "login_failure_permanent",

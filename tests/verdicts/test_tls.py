@@ -288,3 +288,41 @@ def test_an_opportunistic_client_accepting_a_bad_certificate_is_advisory() -> No
     r = tls.refuses_bad_certificate(accepted("expired").timeline(), opportunistic=True)
     assert (r.level, r.status) == ("advisory", "failed")
     assert r.evidence["opportunistic"] is True and "RFC 7435" in r.detail
+
+
+# -- waits-for-ehlo-after-starttls -------------------------------------------------------
+
+
+def test_waiting_out_an_ignored_ehlo_passes_and_going_on_fails() -> None:
+    s = Script()
+    a = s.attempt(0.0)
+    starttls(s, a, 0.001)
+    s.command(a, "EHLO c", 0.01, tls=True)  # never answered
+    s.command(a, "QUIT", 0.5, tls=True)  # a QUIT may end the wait
+    s.close(a, "client-close", 0.6)
+    r = tls.waits_for_ehlo_after_starttls(s.timeline())
+    assert (r.level, r.status) == ("violation", "passed")
+    assert r.evidence["unanswered_attempts"] == [1]
+
+    s2 = Script()
+    b = s2.attempt(0.0)
+    starttls(s2, b, 0.001)
+    s2.command(b, "EHLO c", 0.01, tls=True)
+    mail_over(s2, b, 0.1, secure=True)
+    r2 = tls.waits_for_ehlo_after_starttls(s2.timeline())
+    assert r2.status == "failed"
+    assert r2.evidence["sent_unanswered"] == ["MAIL FROM:<a@example.org>"]
+    assert "RFC 3207 §4.2" in r2.detail and "capabilities learnt before TLS" in r2.detail
+
+
+def test_waits_for_ehlo_is_skipped_when_every_ehlo_after_tls_was_answered() -> None:
+    s = Script()
+    a = s.attempt(0.0)
+    starttls(s, a, 0.001)
+    s.command(a, "EHLO c", 0.01, tls=True).reply(a, "250 ok")
+    mail_over(s, a, 0.02, secure=True)
+    r = tls.waits_for_ehlo_after_starttls(s.timeline())
+    assert r.status == "skipped" and "No EHLO after STARTTLS went unanswered" in r.detail
+    s2 = Script()
+    s2.delivery(0.0)
+    assert tls.waits_for_ehlo_after_starttls(s2.timeline()).status == "skipped"

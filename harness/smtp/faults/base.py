@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from harness.attempts import PHASES, Attempts, AttemptsLike, Phase
 from harness.errors import InvalidFaultPlan
@@ -116,6 +116,23 @@ class FaultContext:
     server: ServerView | None = None
     state: dict[Any, Any] = field(default_factory=dict)
     random: random.Random = field(default_factory=random.Random)
+
+
+When = Literal["before-tls", "after-tls", "always"]
+"""Which part of a session a fault limited by TLS applies to (``capabilities``, ``hang``):
+the EHLO before STARTTLS and the one after it are both at ``ehlo``."""
+WHEN: tuple[When, ...] = ("before-tls", "after-tls", "always")
+
+
+def in_stage(when: When, ctx: FaultContext) -> bool:
+    """Whether ``when`` covers the moment ``ctx``: before TLS, after it, or always."""
+    return when == "always" or (when == "after-tls") == ctx.tls
+
+
+def check_when(kind: str, when: object) -> None:
+    if when not in WHEN:
+        raise InvalidFaultPlan(
+            f"{kind}: when={when!r} is not allowed; allowed: {', '.join(WHEN)}")
 
 
 # -- the fault envelope ------------------------------------------------------------------

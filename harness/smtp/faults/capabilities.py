@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 from harness.attempts import Phase
 from harness.errors import InvalidFaultPlan
-from harness.smtp.faults.base import Action, EditCapabilities, Fault, FaultContext
+from harness.smtp.faults.base import (
+    WHEN,
+    Action,
+    EditCapabilities,
+    Fault,
+    FaultContext,
+    When,
+    check_when,
+    in_stage,
+)
 from harness.smtp.faults.shape import setting
-
-When = Literal["before-tls", "after-tls", "always"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +34,7 @@ class Capabilities(Fault):
     remove: Sequence[str] = setting(
         "lines", "Keywords to remove, e.g. 'SIZE'.", default=())
     when: When = setting("choice", "When the edit applies.", default="always",
-                         choices=get_args(When))
+                         choices=WHEN)
     at: Phase = "ehlo"
 
     kind = "capabilities"
@@ -37,11 +43,7 @@ class Capabilities(Fault):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.when not in ("before-tls", "after-tls", "always"):
-            raise InvalidFaultPlan(
-                f"capabilities: when={self.when!r} is not allowed;"
-                " allowed: before-tls, after-tls, always"
-            )
+        check_when(self.kind, self.when)
         for line in (*self.add, *self.remove):
             if not isinstance(line, str) or not line.strip() or "\n" in line:
                 raise InvalidFaultPlan(f"capabilities: {line!r} is not one capability line")
@@ -49,7 +51,7 @@ class Capabilities(Fault):
         object.__setattr__(self, "remove", tuple(self.remove))
 
     def act(self, ctx: FaultContext) -> Action | None:
-        if (self.when == "before-tls" and ctx.tls) or (self.when == "after-tls" and not ctx.tls):
+        if not in_stage(self.when, ctx):
             return None
         return EditCapabilities(add=tuple(self.add), remove=tuple(self.remove))
 
