@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -157,7 +157,7 @@ class Run:
         return self.recorder.timeline()
 
     @property
-    def messages(self) -> tuple[StoredMessage, ...]:
+    def messages(self) -> Sequence[StoredMessage]:
         return self.timeline.messages
 
     @property

@@ -16,9 +16,11 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 CloseReason = Literal[
     "client-quit",  # the client sent QUIT and the server answered
@@ -149,16 +151,42 @@ class Attempt:
         return sum(int(event.data["bytes"]) for event in self.of_kind("data"))
 
 
+UNEVENTFUL = ("closed by the client's QUIT, every reply 2yz or 3yz, no fault, toxic, TLS"
+              " event or note, at most one message stored")
+"""What the attempts a long run's report counts instead of listing have in common."""
+
+
+def uneventful(attempt: Attempt) -> bool:
+    """A clean delivery: see :data:`UNEVENTFUL`. Only the report leaves these out; the
+    verdicts read every attempt of every run."""
+    if attempt.closed_by != "client-quit":
+        return False
+    messages = 0
+    for event in attempt.events:
+        kind = event.kind
+        if kind == "reply":
+            if int(event.data["code"]) >= 400:
+                return False
+        elif kind == "message":
+            messages += 1
+        elif kind not in ("accept", "command", "data"):
+            return False
+    return messages <= 1
+
+
 @dataclass(frozen=True)
 class Timeline:
     """A read-only snapshot of a run: its attempts and the messages stored."""
 
     origin_ns: int
-    attempts: tuple[Attempt, ...]
-    messages: tuple[StoredMessage, ...]
+    attempts: Sequence[Attempt]  # attempt i is attempts[i - 1]: numbered from 1 by arrival
+    messages: Sequence[StoredMessage]
     bodies_not_kept: int = 0  # messages past the body budget: envelope, size and digest only
+    folded: int = 0  # closed attempts of a long run kept compressed (see FOLD_AFTER)
 
     def attempt(self, index: int) -> Attempt:
+        if 0 < index <= len(self.attempts) and self.attempts[index - 1].index == index:
+            return self.attempts[index - 1]
         for attempt in self.attempts:
             if attempt.index == index:
                 return attempt
@@ -168,8 +196,28 @@ class Timeline:
         """A monotonic stamp as seconds from the start of the run."""
         return None if t_ns is None else round((t_ns - self.origin_ns) / 1e9, 6)
 
+    def listed(self) -> list[Attempt]:
+        """The attempts a report lists in full: all of them, except in a run long enough
+        to fold (``folded``), where the uneventful ones (:func:`uneventful`) are counted
+        instead: a million clean deliveries would make a report nobody can read."""
+        if not self.folded:
+            return list(self.attempts)
+        return [a for a in self.attempts if not uneventful(a)]
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: times in seconds from the run's start."""
+        """Plain data for JSON: times in seconds from the run's start. ``summarised`` says
+        what was kept only in summary: bodies past the budget, uneventful attempts."""
+        attempts = self.listed()
+        shown = {a.index for a in attempts} if self.folded else None
+        messages = [m for m in self.messages if shown is None or m.attempt in shown]
+        summary: dict[str, Any] = {}
+        if self.bodies_not_kept or self.folded:
+            summary = {"bodies_not_kept": self.bodies_not_kept,
+                       "body_budget_bytes": BODY_BUDGET}
+        if self.folded:
+            summary |= {"attempts_not_listed": len(self.attempts) - len(attempts),
+                        "messages_not_listed": len(self.messages) - len(messages),
+                        "not_listed": UNEVENTFUL}
         return {
             "attempts": [
                 {
@@ -184,7 +232,7 @@ class Timeline:
                         for e in a.events
                     ],
                 }
-                for a in self.attempts
+                for a in attempts
             ],
             "messages": [
                 {
@@ -196,11 +244,9 @@ class Timeline:
                     "size": m.size,
                     **({} if m.kept else {"body_kept": False, "digest": m.digest}),
                 }
-                for m in self.messages
+                for m in messages
             ],
-            **({"summarised": {"bodies_not_kept": self.bodies_not_kept,
-                               "body_budget_bytes": BODY_BUDGET}}
-               if self.bodies_not_kept else {}),
+            **({"summarised": summary} if summary else {}),
         }
 
     def to_json(self, **dumps_options: Any) -> str:
@@ -209,7 +255,7 @@ class Timeline:
     def transcript(self) -> str:
         """The conversation as a person reads it: ``+0.012s #1 C: EHLO x``."""
         rows: list[tuple[int, str]] = []
-        for a in self.attempts:
+        for a in self.listed():
             for e in a.events:
                 arrow = {"command": "C:", "reply": "S:"}.get(e.kind, f"[{e.kind}]")
                 rows.append((e.t_ns, f"#{a.index} {arrow} {e.text}"))
@@ -246,10 +292,14 @@ def printable(line: bytes) -> str:
 
 PACK_AFTER = 100_000
 """Events a Recorder keeps as plain tuples. Past that (a long run: ``harness serve`` with a
-mailer sending thousands of messages) every attempt that closes, and every ``_BLOCK``
-events of one that stays open, is packed: pickled and compressed, unpacked when read.
-Nothing is lost; memory per event falls several times."""
+mailer sending thousands of messages) the run is folded: every ``_BLOCK`` events of an
+attempt that stays open are packed (pickled and compressed), and attempts that closed
+``_FOLD_DELAY`` closes ago, and messages as they are stored, are folded into compressed
+batches of ``FOLD_BATCH``; a read unpacks them one batch at a time. Nothing is lost (the
+verdicts read the same timeline); memory per message falls about tenfold."""
 _BLOCK = 4096
+FOLD_BATCH = 256
+_FOLD_DELAY = 64  # closes: an event written just after a close (the proxy's) still lands
 
 
 _SHARED_DATA: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -310,6 +360,155 @@ class _AttemptLog:
         return Attempt(self.index, self.peer, self.start_ns, self.end_ns, self.closed_by, events)
 
 
+_FoldedAttempt = tuple[int, "tuple[str, int] | None", int, "int | None", "CloseReason | None",
+                       list[_Raw]]
+"""An attempt as folded: index, peer, start, end, close reason, and its events with their
+times as offsets from its start (small numbers compress well)."""
+
+
+def _fold(log: _AttemptLog) -> _FoldedAttempt:
+    start = log.start_ns
+    raws = [raw for block in log.packed for raw in pickle.loads(zlib.decompress(block))]
+    raws += log.raw
+    return (log.index, log.peer, start, log.end_ns, log.closed_by,
+            [(t - start, kind, text, data) for t, kind, text, data in raws])
+
+
+def _compress(records: list[Any]) -> bytes:
+    return zlib.compress(pickle.dumps(records, pickle.HIGHEST_PROTOCOL), 6)
+
+
+class _Batches:
+    """Records folded in storing order: full batches compressed, the last one open."""
+
+    __slots__ = ("blobs", "open", "size")
+
+    def __init__(self) -> None:
+        self.blobs: list[bytes] = []
+        self.open: list[Any] = []
+        self.size = FOLD_BATCH
+
+    def add(self, record: Any) -> int:
+        """Append ``record``; returns the number of its batch."""
+        self.open.append(record)
+        batch = len(self.blobs)
+        if len(self.open) >= self.size:
+            self.blobs.append(_compress(self.open))
+            self.open = []
+        return batch
+
+    def __len__(self) -> int:
+        return len(self.blobs) * self.size + len(self.open)
+
+    def frozen(self) -> _FrozenBatches:
+        return _FrozenBatches(tuple(self.blobs), tuple(self.open), self.size)
+
+
+class _FrozenBatches:
+    """A snapshot of :class:`_Batches`; unpacks a batch when read, keeping the last few."""
+
+    __slots__ = ("_blobs", "_cache", "_open", "_size")
+
+    def __init__(self, blobs: tuple[bytes, ...], open_: tuple[Any, ...], size: int) -> None:
+        self._blobs, self._open, self._size = blobs, open_, size
+        self._cache: dict[int, Sequence[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._blobs) * self._size + len(self._open)
+
+    def batch(self, number: int) -> Sequence[Any]:
+        if number == len(self._blobs):
+            return self._open
+        records = self._cache.get(number)
+        if records is None:
+            if len(self._cache) >= 4:
+                self._cache.pop(next(iter(self._cache)))
+            records = self._cache[number] = pickle.loads(zlib.decompress(self._blobs[number]))
+        return records
+
+    def __getitem__(self, position: int) -> Any:
+        return self.batch(position // self._size)[position % self._size]
+
+
+class _LazySequence(Sequence[Any]):
+    """A read-only sequence built item by item on each read, so that judging a run of a
+    million attempts never holds them all at once; compares equal to a tuple."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _item(self, position: int) -> Any:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, position: int) -> Any: ...
+    @overload
+    def __getitem__(self, position: slice) -> tuple[Any, ...]: ...
+    def __getitem__(self, position: int | slice) -> Any:
+        if isinstance(position, slice):
+            return tuple(self._item(i) for i in range(*position.indices(len(self))))
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError(position)
+        return self._item(position)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self._item(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} {type(self).__name__.strip('_').lower()}>"
+
+
+class _Attempts(_LazySequence):
+    """A folded run's attempts, in order of their numbers."""
+
+    def __init__(self, live: dict[int, Attempt], where: array[int], folded: _FrozenBatches,
+                 late: dict[int, tuple[_Raw, ...]]) -> None:
+        self._live, self._where, self._folded, self._late = live, where, folded, late
+        self._batches: dict[int, dict[int, _FoldedAttempt]] = {}  # the last few read
+
+    def __len__(self) -> int:
+        return len(self._where) - 1
+
+    def _item(self, position: int) -> Attempt:
+        index = position + 1
+        number = self._where[index] - 1
+        if number < 0:
+            return self._live[index]
+        batch = self._batches.get(number)
+        if batch is None:
+            if len(self._batches) >= 4:
+                self._batches.pop(next(iter(self._batches)))
+            batch = self._batches[number] = {r[0]: r for r in self._folded.batch(number)}
+        _, peer, start, end, closed_by, raws = batch[index]
+        events = [_event(index, (start + dt, kind, text, data)) for dt, kind, text, data in raws]
+        events += (_event(index, raw) for raw in self._late.get(index, ()))
+        return Attempt(index, peer, start, end, closed_by, tuple(events))
+
+
+class _Messages(_LazySequence):
+    """A folded run's messages, in storing order: the first ones as kept, then batches."""
+
+    def __init__(self, head: tuple[StoredMessage, ...], folded: _FrozenBatches) -> None:
+        self._head, self._folded = head, folded
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._folded)
+
+    def _item(self, position: int) -> StoredMessage:
+        if position < len(self._head):
+            return self._head[position]
+        return StoredMessage(*self._folded[position - len(self._head)])
+
 class Recorder:
     """The write side: every component of a run records into one Recorder.
 
@@ -338,6 +537,16 @@ class Recorder:
         self._last_close_ns: int | None = None
         self._milestone = threading.Condition(self._lock)  # an attempt, a close, a message
         self._milestone_waiting = 0
+        self._fold_state()
+
+    def _fold_state(self) -> None:
+        """What a long run folds into (see ``PACK_AFTER``); empty until it does."""
+        self._opened = 0
+        self._where = array("L", [0])  # per attempt number: 0 live, else its batch + 1
+        self._closed: deque[int] = deque()  # closed, live attempts, oldest first
+        self._folded_attempts = _Batches()
+        self._folded_messages = _Batches()
+        self._late: dict[int, list[_Raw]] = {}  # written to an attempt after it was folded
 
     def now_ns(self) -> int:
         return self._clock()
@@ -345,9 +554,10 @@ class Recorder:
     def open_attempt(self, peer: tuple[str, int] | None) -> int:
         """Start a new attempt for a connection that just arrived; returns its number."""
         with self._lock:
-            index = len(self._attempts) + 1
+            index = self._opened = self._opened + 1
             log = _AttemptLog(index, peer, self._clock())
             self._attempts[index] = log
+            self._where.append(0)
             log.raw.append((log.start_ns, "accept", str(peer) if peer else "", {}))
             self._events += 1
             self._open += 1
@@ -392,7 +602,10 @@ class Recorder:
     ) -> None:
         with self._lock:
             log = self._attempts.get(attempt)
-            if log is None:  # recorded after a reset(): that run is over
+            if log is None:  # folded, or recorded after a reset(): that run is over
+                if 0 < attempt < len(self._where) and self._where[attempt]:
+                    self._late.setdefault(attempt, []).append((self._clock(), kind, text, data))
+                    self._events += 1
                 return
             log.raw.append((self._clock(), kind, text, data))
             self._events += 1
@@ -410,9 +623,17 @@ class Recorder:
                 log.closed_by = reason
                 self._events += 1
                 self._open -= 1
+                self._closed.append(attempt)
                 if self._events > PACK_AFTER:
                     log.pack()
+                    self._fold_old()
                 self._announce_milestone()
+
+    def _fold_old(self) -> None:
+        """Fold the attempts that closed more than ``_FOLD_DELAY`` closes ago."""
+        while len(self._closed) > _FOLD_DELAY:
+            log = self._attempts.pop(self._closed.popleft())
+            self._where[log.index] = self._folded_attempts.add(_fold(log)) + 1
 
     def store_message(
         self,
@@ -437,7 +658,12 @@ class Recorder:
                 self._body_bytes += len(raw)
             else:
                 self._bodies_not_kept += 1
-            self._messages.append(message)
+            if self._events > PACK_AFTER:
+                self._folded_messages.add(
+                    (attempt, now, mail_from, rcpt_tos, message_id, message.raw, message.kept,
+                     message.dropped_size, message.dropped_digest))
+            else:
+                self._messages.append(message)
             log.raw.append(
                 (message.t_ns, "message", message_id or "",
                  {"size": message.size, "rcpt_to": list(rcpt_tos)})
@@ -509,6 +735,7 @@ class Recorder:
             self._events = self._open = 0
             self._last_close_ns = None
             self._body_bytes = self._bodies_not_kept = 0
+            self._fold_state()
 
     def _announce_milestone(self) -> None:
         if self._waiting:
@@ -517,13 +744,20 @@ class Recorder:
             self._milestone.notify_all()
 
     def _progress(self) -> Counts:
-        return Counts(self._events, len(self._attempts), self._open, len(self._messages),
-                        self._last_close_ns)
+        return Counts(self._events, self._opened, self._open,
+                      len(self._messages) + len(self._folded_messages), self._last_close_ns)
 
     def _snapshot(self) -> Timeline:
+        live = {index: log.freeze() for index, log in self._attempts.items()}
+        folded = len(self._folded_attempts)
+        if not folded and not len(self._folded_messages):
+            return Timeline(self._origin_ns, tuple(live.values()), tuple(self._messages),
+                            self._bodies_not_kept)
+        late = {index: tuple(raws) for index, raws in self._late.items()}
         return Timeline(
             self._origin_ns,
-            tuple(log.freeze() for log in self._attempts.values()),
-            tuple(self._messages),
+            _Attempts(live, array("L", self._where), self._folded_attempts.frozen(), late),
+            _Messages(tuple(self._messages), self._folded_messages.frozen()),
             self._bodies_not_kept,
+            folded,
         )

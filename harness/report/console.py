@@ -64,6 +64,9 @@ def failure_report(result: RunResult) -> str:
     if result.timeline.bodies_not_kept:
         lines.append(f"    summarised: {result.timeline.bodies_not_kept} message bodies past the"
                      " memory budget kept as size and digest only")
+    if result.timeline.folded:
+        lines.append("    summarised: the reports count the uneventful attempts (a clean"
+                     " delivery each) instead of listing them; the verdicts read them all")
     tail = (result.client.stderr or result.client.stdout).strip().splitlines()[-5:]
     if tail:
         lines.append("    client output (last lines):")

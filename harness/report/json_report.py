@@ -56,7 +56,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                                           " unless not exercised or interrupted)"},
                     "time_limit_s": _NUMBER_OR_NULL,
                     "summarised": {"type": "object", "description": "what a long run kept"
-                                   " only in summary (message bodies past the memory budget)"},
+                                   " only in summary (message bodies past the memory budget;"
+                                   " uneventful attempts counted, not listed)"},
                     "time_limit_from": {"type": "string",
                                         "description": "scenario, --timeout, default..."},
                     "seed": {"type": "integer", "description": "replays this run's faults"},

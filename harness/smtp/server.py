@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -103,7 +103,7 @@ class FakeSMTPServer:
         return self.recorder.timeline()
 
     @property
-    def messages(self) -> tuple[StoredMessage, ...]:
+    def messages(self) -> Sequence[StoredMessage]:
         return self.recorder.timeline().messages
 
     def reset(self) -> None:

@@ -390,10 +390,12 @@ def _slope_interval(
     for i in range(len(xs)):
         for j in range(i + 1, len(xs)):
             gap = xs[j] - xs[i]
+            if not gap:  # retries with one number (of different messages): no slope
+                continue
             floor_i, floor_j = ds[i] - margin_s, ds[j] - margin_s
             lows.append(math.log(floor_j / ds[i]) / gap if floor_j > 0 else -math.inf)
             highs.append(math.log(ds[j] / floor_i) / gap if floor_i > 0 else math.inf)
-    return median(lows), median(highs)
+    return (median(lows), median(highs)) if lows else (-math.inf, math.inf)
 
 
 def _robustly_outside(

@@ -127,8 +127,9 @@ def _tick_label(value: float, step: float) -> str:
 
 
 def timeline_svg(result: RunResult, uid: str) -> Markup:
-    """Every attempt as a bar from accept to close, with its marks and the waits between."""
-    attempts = sorted(result.timeline.attempts, key=lambda a: a.index)
+    """Every attempt as a bar from accept to close, with its marks and the waits between
+    (in a folded run, the attempts its reports list: ``Timeline.listed``)."""
+    attempts = sorted(result.timeline.listed(), key=lambda a: a.index)
     axis = Axis.of(result)
     height = _TOP + len(attempts) * _ROW + 34
     bottom = _TOP + len(attempts) * _ROW

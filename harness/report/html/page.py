@@ -33,6 +33,7 @@ from harness.report.html.drawing import (
     windows,
 )
 from harness.report.html.markup import Markup, el, fragment
+from harness.timeline import UNEVENTFUL
 from harness.verdicts import BackoffPolicy, Result
 from harness.verdicts.backoff import support_s
 from harness.verdicts.delays import retries
@@ -237,12 +238,16 @@ def _replay(result: RunResult, command: Sequence[str] | None) -> Markup:
 
 
 def _timeline(result: RunResult) -> Markup:
-    attempts = sorted(result.timeline.attempts, key=lambda a: a.index)
+    attempts = sorted(result.timeline.listed(), key=lambda a: a.index)
+    left_out = len(result.timeline.attempts) - len(attempts)
+    summary = (el("p", f"Summarised: {left_out} uneventful attempts ({UNEVENTFUL}) are"
+                       " counted, not drawn; the verdicts read them all.", class_="empty")
+               if left_out else "")
     if not attempts:
-        return el("section", el("h3", "Timeline"),
+        return el("section", el("h3", "Timeline"), summary or
                   el("p", "No connection reached the server: the client never connected.",
                      class_="empty"))
-    return el("section", el("h3", "Timeline"),
+    return el("section", el("h3", "Timeline"), summary,
               el("div", timeline_svg(result, _anchor(result)), class_="figure"),
               legend(attempts, bool(windows(result))))
 
