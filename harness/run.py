@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -307,11 +308,17 @@ class Run:
         if not interrupted:
             target = self._target()
             auth = self.scenario.server.auth
+            down = self.scenario.down()
+            outage_s = None if down is None or down.attempts is not None else (
+                math.inf if down.for_s is None else down.for_s)
             situation = Situation(self.schedule.faults, target.tls, f"{target.host}:{target.port}",
                                   needs_auth=auth is not None and (
-                                      auth.required or bool(self.expect.build().no_plaintext_auth)))
+                                      auth.required or bool(self.expect.build().no_plaintext_auth)),
+                                  outage_s=outage_s)
             why = not_exercised(timeline, situation, verdict.results,
-                                client_note=describe_client(client))
+                                client_note=describe_client(client),
+                                client_ended_s=None if self.client is None
+                                else self.client.duration_s)
         else:
             why = (f"interrupted after {duration:.1f} s",)
         self._result = RunResult(

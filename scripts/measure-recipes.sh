@@ -15,6 +15,8 @@ reports=docs/recipes/reports
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 commit=$(git rev-parse HEAD)
+# measured with changes not committed yet: say so, the commit alone would not reproduce it
+git diff --quiet HEAD -- harness scenarios examples || commit="$commit+uncommitted"
 jakarta=/usr/share/java/jakarta-mail.jar:/usr/share/java/jakarta-activation.jar
 placeholders=(--host {host} --port {port} --tls {tls} --cafile {cafile})
 
@@ -22,17 +24,21 @@ measure() {  # NAME CLIENT VERSION SHOWN-COMMAND -- COMMAND...
   local name=$1 client=$2 version=$3 shown=$4
   shift 5
   for configuration in recipe defaults; do
-    local extra=(--timeout 2) limit=()
+    local extra=(--timeout 2) limit=() env=()
     if [ "$configuration" = defaults ]; then extra=(--defaults); limit=(--timeout 30); fi
-    [ "$name" = go-net-smtp ] && extra=("${extra[@]/#--/-}")
+    if [ "$name" = go-net-smtp ]; then
+      extra=("${extra[@]/#--/-}")
+      # the defaults trust the system's CAs only: point Go at the harness's
+      [ "$configuration" = defaults ] && env=(env "SSL_CERT_FILE={cafile}")
+    fi
     echo "== $name, $configuration" >&2
-    harness run -j 2 "${limit[@]}" --json "$build/report.json" -- "$@" "${extra[@]}" \
+    harness run -j 2 "${limit[@]}" --json "$build/report.json" -- "${env[@]}" "$@" "${extra[@]}" \
       > "$build/console.txt" || true
     tail -1 "$build/console.txt" >&2
     python -m harness.scorecard_matrix add "$build/report.json" \
       --out "$reports/$name.$configuration.json" --client "$client" --version "$version" \
       --configuration "$configuration" --commit "$commit" \
-      --command "harness run -j 2${limit[*]:+ ${limit[*]}} -- $shown ${extra[*]}"
+      --command "harness run -j 2${limit[*]:+ ${limit[*]}} -- ${env[*]:+${env[*]} }$shown ${extra[*]}"
   done
 }
 
@@ -42,14 +48,14 @@ chosen() { [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
 if chosen go; then
   (cd examples/go-net-smtp && go build -o "$build/send" .)
   measure go-net-smtp "Go net/smtp" "$(go env GOVERSION)" \
-    "env SSL_CERT_FILE={cafile} ./send -host {host} -port {port} -tls {tls} -cafile {cafile}" \
-    -- env SSL_CERT_FILE={cafile} "$build/send" -host {host} -port {port} -tls {tls} -cafile {cafile}
+    "examples/go-net-smtp/send -host {host} -port {port} -tls {tls} -cafile {cafile}" \
+    -- "$build/send" -host {host} -port {port} -tls {tls} -cafile {cafile}
 fi
 if chosen java; then
   javac -cp "$jakarta" -d "$build/java" examples/jakarta-mail/SendMail.java
   version="2.0 ($(dpkg-query -W -f '${Version}' libjakarta-mail-java 2>/dev/null || echo '?'), Java $(java -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.version = //p'))"
   measure jakarta-mail "Jakarta Mail" "$version" \
-    "java -cp build:\$JAKARTA_MAIL SendMail ${placeholders[*]}" \
+    "java -cp \"build:\$JAKARTA_MAIL\" SendMail ${placeholders[*]}" \
     -- java -cp "$build/java:$jakarta" SendMail "${placeholders[@]}"
 fi
 if chosen php; then

@@ -55,6 +55,10 @@ class Situation:
     """The scenario offers AUTH to judge how the client authenticates (or requires it):
     it must have sent AUTH. A client that never does, given no credentials or ignoring
     them, tells nothing about authenticating."""
+    outage_s: float | None = None
+    """The service refuses connections for this long from the start (``down`` with
+    ``for_s``; infinite without): a refused connection leaves no attempt, so a client
+    that ended within it without connecting ran into it."""
 
     @property
     def needs_handshake(self) -> bool:
@@ -74,9 +78,14 @@ def not_exercised(
     results: Sequence[Result],
     *,
     client_note: str = "",
+    client_ended_s: float | None = None,
 ) -> tuple[str, ...]:
-    """Why ``timeline`` did not exercise ``situation``; empty when it did."""
+    """Why ``timeline`` did not exercise ``situation``; empty when it did.
+    ``client_ended_s``: when the client under test ended, from the start of the run."""
     if not timeline.attempts:
+        if (situation.outage_s is not None and client_ended_s is not None
+                and client_ended_s < situation.outage_s):
+            return ()  # it gave up while the service was down: the outage was the test
         where = f" to {situation.address}" if situation.address else ""
         return (f"the client never connected{where}{_joined(client_note)}",)
     reasons = [reason for fault in situation.faults

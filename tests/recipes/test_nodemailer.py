@@ -38,11 +38,14 @@ def test_nodemailer_recipe_passes(tmp_path: Path) -> None:
 
 def test_nodemailer_require_tls_never_sends_in_clear(tmp_path: Path) -> None:
     """With requireTLS nodemailer sends STARTTLS even when it is not advertised; the
-    stripped scenario's server still accepts it, so the message goes over verified TLS
-    and nothing travels in clear (delivered: never is the scenario's own verdict)."""
+    attacker of starttls-stripped answers it 502, so nodemailer stops, sends nothing in
+    clear and reports a permanent failure: it passes. (It is given no credentials, so
+    no-plaintext-auth has nothing to judge.)"""
     result = run_recipe(tmp_path, ["starttls-stripped"], COMMAND)["starttls-stripped"]
+    assert result["passed"], failures({"starttls-stripped": result})
     assert status(result, "no-plaintext-fallback") == "passed"
-    assert status(result, "no-plaintext-auth") == "passed"
+    assert status(result, "no-plaintext-auth") == "skipped"
+    assert not result["messages"] and result["client"]["exit_code"] == 2
     starttls = [e for a in result["attempts"] for e in a["events"]
                 if e["kind"] == "command" and e["text"] == "STARTTLS"]
     assert starttls

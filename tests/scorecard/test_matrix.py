@@ -3,11 +3,12 @@ generator makes of the committed reports, and the reports keep every mark they h
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from harness.scorecard import scorecard
-from harness.scorecard_matrix import build, excerpt, measured_block, slim
+from harness.scorecard_matrix import build, changes, excerpt, measured_block, slim
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "docs" / "recipes"
@@ -66,3 +67,46 @@ def test_slimming_keeps_the_marks_and_the_evidence() -> None:
     assert excerpt(failed)[:3] == ["attempt 1 (closed by server-close):",
                                    "  ... 20 earlier events", "    0.020s C: C20"]
     assert unexercised["why_not_exercised"] == ["the client never connected"]
+
+
+def _report(marks: dict[str, str], **measured: str) -> dict[str, object]:
+    """A slimmed report whose scenarios have the given outcomes (an inconclusive one by
+    its backoff check)."""
+    scenarios = []
+    for name, outcome in marks.items():
+        inconclusive = outcome == "inconclusive"
+        scenarios.append({
+            "scenario": name, "outcome": "passed" if inconclusive else outcome,
+            "passed": outcome == "passed", "why_not_exercised": (
+                ["the client never sent AUTH"] if outcome == "not-exercised" else []),
+            "expectations": [{"name": "backoff.growth", "level": "violation",
+                              "status": "inconclusive", "detail": "noise"}]
+            if inconclusive else []})
+    return {"measured": {"client": "c", "configuration": "recipe", "version": "1",
+                         "command": "cmd", "commit": "abc", "date": "2026-01-02", **measured},
+            "scenarios": scenarios}
+
+
+def test_a_measurement_keeps_the_marks_that_changed_since_the_previous_one() -> None:
+    before = _report({"ehlo-421": "inconclusive", "no-fault": "passed", "gone": "failed"},
+                     date="2026-01-01")
+    after = _report({"ehlo-421": "passed", "no-fault": "passed", "auth-421": "not-exercised"})
+    since = changes(before, after)
+    assert since == {"date": "2026-01-01", "commit": "abc", "changed": [
+        {"scenario": "ehlo-421", "before": "inconclusive (backoff.growth)", "after": "passed"}]}
+    assert changes(_report({}, configuration="defaults"), after) is None  # another row
+
+
+def test_the_pages_say_when_and_how_it_was_measured_and_what_changed(tmp_path: Path) -> None:
+    after = _report({"ehlo-421": "passed", "no-fault": "passed", "auth-421": "not-exercised"})
+    after["since_previous"] = changes(_report({"ehlo-421": "inconclusive"}), after)
+    (tmp_path / "c.recipe.json").write_text(json.dumps(after))
+    page = build(tmp_path)
+    assert "Measured on 2026-01-02" in page and "`bash scripts/measure-recipes.sh`" in page
+    assert "| c 1 | recipe | D | 2/3 | 1 | 0 |" in page  # passed, not exercised, inconclusive
+    assert "`ehlo-421` inconclusive (backoff.growth) → passed" in page
+    block = measured_block(tmp_path, "c")
+    assert "| recipe | 2/3 | 0 | 1 | 0 | D | `auth-421` (not-exercised) |" in block
+    assert "measured on 2026-01-02 by `bash scripts/measure-recipes.sh`" in block
+    assert "A *not exercised* scenario's situation never arose" in block
+    assert "`ehlo-421` inconclusive (backoff.growth) → passed" in block
