@@ -56,4 +56,5 @@ ZOO = (
     Specimen("accepts_any_certificate", "accepts any certificate"),
     Specimen("plaintext_fallback", "falls back to plaintext"),
     Specimen("auth_before_tls", "sends AUTH before TLS"),
+    Specimen("auth_hammer", "retries the same credentials after 535"),
 )

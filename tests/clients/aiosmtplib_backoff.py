@@ -12,7 +12,15 @@ import sys
 import aiosmtplib
 
 from harness.clients import Target
-from tests.clients._common import CREDENTIALS, RECIPIENT, SENDER, Permanent, Policy, main, message
+from tests.clients._common import (
+    RECIPIENT,
+    SENDER,
+    Permanent,
+    Policy,
+    credentials,
+    main,
+    message,
+)
 
 POLICY = Policy()
 
@@ -49,8 +57,9 @@ async def send_once(target: Target, data: bytes) -> None:
             if not smtp.supports_extension("starttls"):
                 raise Permanent("the server offers no STARTTLS; not sending in clear")
             await smtp.starttls(tls_context=ctx)
+            await smtp.ehlo()  # what it knew before TLS is void (RFC 3207 §4.2): AUTH, say
         if target.tls != "none" and smtp.supports_extension("auth"):
-            await smtp.login(*CREDENTIALS)
+            await smtp.login(*credentials(target))
         # mail/rcpt/data rather than sendmail, which sends RSET after a failure: after a
         # 421 the channel is closed (RFC 5321 §3.8), a property test caught it
         await smtp.mail(SENDER)

@@ -1,5 +1,6 @@
-"""delivered, duplicate-risk, attempts, no-retry-after-permanent, closes-after-421,
-gives-up-within and client-exit, each passing, failing and where it applies, undecided."""
+"""delivered, delivered.all, duplicate-risk, attempts, no-retry-after-permanent,
+closes-after-421, gives-up-within and client-exit, each passing, failing and where it
+applies, undecided."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from harness.verdicts import checks
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.spec import AttemptBounds
+from harness.verdicts.workload import every_message
 from tests.verdicts.script import Script
 
 QUIET = Calibration(samples=200, sleep_s=0.001, p50_s=0.0002, p99_s=0.001, q_s=0.002)
@@ -393,3 +395,114 @@ def test_different_content_is_not_a_copy() -> None:
     a = s.attempt(0.5)
     s.store(a, "<b@test>", raw=b"Subject: another\r\n\r\nother text\r\n").reply(a, "250 ok")
     assert checks.delivered(s.timeline(), "once").status == "passed"
+
+
+# -- AUTH and permanence ------------------------------------------------------------------
+
+
+def refused_login(s: Script, t: float, *replies: str) -> int:
+    """An attempt whose AUTH commands get ``replies``; after a 235 it sends a message."""
+    a = s.attempt(t)
+    s.reply(a, "220 ready", t + 0.001).command(a, "EHLO c", t + 0.002).reply(a, "250 ok")
+    for i, line in enumerate(replies):
+        s.command(a, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==", t + 0.003 + i * 0.0001)
+        s.reply(a, line)
+    if replies[-1].startswith("235"):
+        s.command(a, "MAIL FROM:<a@example.org>", t + 0.004).reply(a, "250 ok")
+    s.command(a, "QUIT", t + 0.005).reply(a, "221 bye").close(a, "client-quit", t + 0.006)
+    return a
+
+
+def test_a_new_connection_after_535_to_auth_is_a_retry_of_the_credentials() -> None:
+    s = Script()
+    refused_login(s, 0.0, "535 5.7.8 Authentication credentials invalid")
+    refused_login(s, 0.5, "535 5.7.8 Authentication credentials invalid")
+    r = checks.no_retry_after_permanent(s.timeline())
+    assert (r.status, r.evidence["rejected"], r.evidence["later_attempts"]) == (
+        "failed", "AUTH", [2])
+    assert "the same credentials again on attempts 2" in r.detail and "RFC 4954" in r.detail
+    s = Script()
+    refused_login(s, 0.0, "535 5.7.8 Authentication credentials invalid")
+    assert checks.no_retry_after_permanent(s.timeline()).status == "passed"
+
+
+def test_another_mechanism_that_succeeds_after_504_is_no_permanent_failure() -> None:
+    s = Script()
+    refused_login(s, 0.0, "504 5.5.4 Unrecognized authentication type", "235 2.7.0 ok")
+    s.delivery(0.5)
+    r = checks.no_retry_after_permanent(s.timeline())
+    assert r.status == "skipped"
+
+
+def test_a_454_to_auth_is_transient() -> None:
+    s = Script()
+    refused_login(s, 0.0, "454 4.7.0 Temporary authentication failure")
+    refused_login(s, 0.5, "235 2.7.0 ok")
+    assert checks.no_retry_after_permanent(s.timeline()).status == "skipped"
+
+
+# -- one message, several transactions ------------------------------------------------------
+
+
+def split_delivery(s: Script, t: float, *, rest: bool) -> None:
+    """Two recipients accepted, the third deferred with 452; the rest later, if ``rest``."""
+    a = s.attempt(t)
+    s.reply(a, "220 ready", t + 0.0001).command(a, "MAIL FROM:<a@example.org>", t + 0.0002)
+    s.reply(a, "250 ok")
+    for i, (rcpt, line) in enumerate([("b@example.org", "250 ok"), ("c@example.org", "250 ok"),
+                                      ("d@example.org", "452 4.5.3 Too many recipients")]):
+        s.command(a, f"RCPT TO:<{rcpt}>", t + 0.0003 + i * 0.00001).reply(a, line)
+    s.command(a, "DATA", t + 0.0004).reply(a, "354 go").body(a, t + 0.0005)
+    s.at(t + 0.0006).recorder.store_message(a, mail_from="a@example.org",
+                                            rcpt_tos=("b@example.org", "c@example.org"),
+                                            message_id="<m1@test>", raw=b"Subject: x\r\n\r\nhi\r\n")
+    s.reply(a, "250 2.0.0 OK", t + 0.0007)
+    if rest:
+        s.command(a, "MAIL FROM:<a@example.org>", t + 0.0008).reply(a, "250 ok")
+        s.command(a, "RCPT TO:<d@example.org>", t + 0.0009).reply(a, "250 ok")
+        s.command(a, "DATA", t + 0.001).reply(a, "354 go").body(a, t + 0.0011)
+        s.at(t + 0.0012).recorder.store_message(a, mail_from="a@example.org",
+                                                rcpt_tos=("d@example.org",),
+                                                message_id="<m1@test>",
+                                                raw=b"Subject: x\r\n\r\nhi\r\n")
+        s.reply(a, "250 2.0.0 OK", t + 0.0013)
+    s.command(a, "QUIT", t + 0.002).reply(a, "221 bye").close(a, "client-quit", t + 0.003)
+
+
+def test_a_message_split_over_transactions_is_delivered_once_to_each_recipient() -> None:
+    s = Script()
+    split_delivery(s, 0.0, rest=True)
+    r = checks.delivered(s.timeline(), "once")
+    assert r.status == "passed" and "in 2 transactions" in r.detail
+
+
+def test_a_recipient_left_over_after_452_fails_delivered() -> None:
+    s = Script()
+    split_delivery(s, 0.0, rest=False)
+    r = checks.delivered(s.timeline(), "once")
+    assert r.status == "failed"
+    assert r.evidence["recipients_left_over"] == ["d@example.org"]
+    assert r.detail.startswith("d@example.org never got the message")
+
+
+def test_the_same_recipients_twice_are_still_a_duplicate() -> None:
+    s = Script()
+    split_delivery(s, 0.0, rest=True)
+    s.delivery(0.5)  # b@example.org again, under the same Message-ID
+    assert checks.delivered(s.timeline(), "once").status == "failed"
+
+
+# -- delivered.all with messages refused for good ------------------------------------------
+
+
+@pytest.mark.parametrize(("stored", "status"), [
+    (["<m1@test>", "<m3@test>"], "passed"),
+    (["<m1@test>"], "failed"),  # the third never tried: the refusal was cached
+    (["<m1@test>", "<m2@test>", "<m3@test>"], "failed"),  # the refused one sent again
+])
+def test_every_message_but_the_refused_ones(stored: list[str], status: str) -> None:
+    s = Script()
+    for i, message_id in enumerate(stored):
+        s.delivery(i * 0.5, message_id)
+    r = every_message(s.timeline(), "once", 3, refused=1)
+    assert (r.name, r.status, r.evidence["expected"]) == ("delivered.all", status, 2)

@@ -17,7 +17,7 @@ MARKED = zoo.MARKED
 
 @pytest.fixture(scope="module")
 def cells() -> zoo.Cells:
-    computed = zoo.compute()  # about a minute: 180 cells
+    computed = zoo.compute()  # minutes on a loaded machine: 255 cells
     gc.collect()  # what the clients leaked is collected here, under this module's filter
     return computed
 

@@ -30,6 +30,7 @@ SCENARIOS = (
     "no-fault", "rcpt-451", "banner-421-throttle", "data-421", "mail-550",
     "store-then-drop-always", "banner-421-always", "never-answers",
     "cert-self-signed-starttls", "starttls-stripped", "starttls-auth-before-tls", "store-then-drop",
+    "auth-535",
 )
 """Built-in scenarios, plus two of the zoo's own (tests/zoo/scenarios/)."""
 
