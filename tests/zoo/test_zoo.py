@@ -70,9 +70,13 @@ def test_the_docs_show_this_table(cells: zoo.Cells) -> None:
     tolerated = {key: (shown.get(key, False), why) for key, (caught, why) in cells.items()
                  if (not caught and why.startswith(zoo.UNDECIDED))
                  or (caught and key[0] in broken and key[1].startswith("property: "))}
-    assert found.group(1).strip() == zoo.table({**cells, **tolerated}), (
+    judged = {**cells, **tolerated}
+    changed = "".join(f"\n{client} / {column}: {'caught' if caught else 'passed'} {why}"
+                      for (client, column), (caught, why) in sorted(judged.items())
+                      if caught != shown.get((client, column), False))
+    assert found.group(1).strip() == zoo.table(judged), (
         "the zoo table changed: `python -m tests.zoo.zoo` prints the new one for"
-        " docs/hypothesis.md"
+        f" docs/hypothesis.md; the cells that differ:{changed}"
     )
 
 
