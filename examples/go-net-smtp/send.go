@@ -6,7 +6,8 @@
 // refuses RSA keys under 2048 bits, retries transient failures (4yz replies, dropped and
 // reset connections, timeouts) with exponential backoff and full jitter, stops at once on
 // permanent ones (5yz, a certificate that does not verify, STARTTLS not offered), and keeps
-// one Message-ID for every attempt.
+// one Message-ID for every attempt. With -user it logs in (AUTH PLAIN, only over TLS, on
+// every new connection); -messages N sends N distinct messages, one after the other.
 //
 //	go build -o send . && ./send -host {host} -port {port} -tls {tls} -cafile {cafile}
 //
@@ -41,6 +42,7 @@ type options struct {
 	attempts          int
 	from              string
 	to                []string
+	user, password    string
 }
 
 // permanentError: retrying would not help; the server or the certificate said no for good.
@@ -62,46 +64,69 @@ func main() {
 	flag.IntVar(&o.attempts, "attempts", 8, "attempts before giving up")
 	flag.StringVar(&o.from, "from", "app@example.org", "envelope sender")
 	flag.StringVar(&to, "to", "user@example.org,bob@example.org", "recipients, comma-separated")
+	flag.StringVar(&o.user, "user", os.Getenv("HARNESS_SMTP_USER"), "log in as (default: $HARNESS_SMTP_USER; none: no AUTH)")
+	flag.StringVar(&o.password, "password", os.Getenv("HARNESS_SMTP_PASSWORD"), "password (default: $HARNESS_SMTP_PASSWORD)")
+	messages := flag.Int("messages", envInt("HARNESS_SMTP_MESSAGES", 1), "distinct messages to send (default: $HARNESS_SMTP_MESSAGES, else 1)")
 	flag.Parse()
 	o.timeout = time.Duration(timeoutS * float64(time.Second))
 	o.to = strings.Split(to, ",")
 
 	rand.Seed(time.Now().UnixNano()) // math/rand's default seed is the same in every process
-	message := []byte(strings.Join([]string{
-		"From: " + o.from,
-		"To: " + strings.Join(o.to, ", "),
-		"Subject: Welcome",
-		// one id for every attempt, so a copy made by a retry can be recognised
-		fmt.Sprintf("Message-ID: <%d.%d@%s>", time.Now().UnixNano(), os.Getpid(), "example.org"),
-		"Date: " + time.Now().Format(time.RFC1123Z),
-		"",
-		"Hello from Go's net/smtp.",
-		"",
-	}, "\r\n"))
-
-	if *defaults {
-		os.Exit(sendWithDefaults(o, message))
+	worst := 0
+	for n := 1; n <= *messages; n++ {
+		message := []byte(strings.Join([]string{
+			"From: " + o.from,
+			"To: " + strings.Join(o.to, ", "),
+			fmt.Sprintf("Subject: Welcome %d", n),
+			// one id for every attempt, so a copy made by a retry can be recognised
+			fmt.Sprintf("Message-ID: <%d.%d.%d@%s>", time.Now().UnixNano(), os.Getpid(), n, "example.org"),
+			"Date: " + time.Now().Format(time.RFC1123Z),
+			"",
+			"Hello from Go's net/smtp.",
+			"",
+		}, "\r\n"))
+		code := 0
+		if *defaults {
+			code = sendWithDefaults(o, message)
+		} else {
+			code = deliver(o, message)
+		}
+		if code > worst {
+			worst = code
+		}
 	}
+	os.Exit(worst)
+}
+
+// deliver sends one message, retrying transient failures; the exit code it earns.
+func deliver(o options, message []byte) int {
 	for attempt := 1; ; attempt++ {
 		err := sendOnce(o, message)
 		if err == nil {
 			fmt.Printf("delivered on attempt %d\n", attempt)
-			return
+			return 0
 		}
 		var permanent permanentError
 		if errors.As(classify(err), &permanent) {
 			fmt.Fprintf(os.Stderr, "permanent failure: %v\n", err)
-			os.Exit(2)
+			return 2
 		}
 		if attempt == o.attempts {
 			fmt.Fprintf(os.Stderr, "gave up after %d attempts: %v\n", attempt, err)
-			os.Exit(1)
+			return 1
 		}
 		limit := math.Min(10, 0.2*math.Pow(2, float64(attempt-1)))
 		delay := time.Duration(rand.Float64() * limit * float64(time.Second)) // full jitter
 		fmt.Fprintf(os.Stderr, "attempt %d: %v; retrying in %v\n", attempt, err, delay)
 		time.Sleep(delay)
 	}
+}
+
+func envInt(name string, fallback int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return fallback
 }
 
 // tlsConfig verifies the server against cafile (or the system's CAs), TLS 1.2 or later,
@@ -173,6 +198,14 @@ func sendOnce(o options, message []byte) error {
 		}
 		if err := client.StartTLS(config); err != nil {
 			return err
+		}
+	}
+	if o.user != "" {
+		secure := o.tls != "none" // only over TLS: PlainAuth would also send in clear to 127.0.0.1
+		if ok, _ := client.Extension("AUTH"); ok && secure {
+			if err := client.Auth(smtp.PlainAuth("", o.user, o.password, o.host)); err != nil {
+				return err // 535: permanent (5yz); 454, 421: retried on a new connection
+			}
 		}
 	}
 	if err := client.Mail(o.from); err != nil {
@@ -263,7 +296,11 @@ func sendWithDefaults(o options, message []byte) int {
 	if o.tls == "implicit" {
 		err = sendImplicitWithDefaults(o, address, message)
 	} else {
-		err = smtp.SendMail(address, nil, o.from, o.to, message)
+		var auth smtp.Auth
+		if o.user != "" {
+			auth = smtp.PlainAuth("", o.user, o.password, o.host)
+		}
+		err = smtp.SendMail(address, auth, o.from, o.to, message)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "failed: %v\n", err)
@@ -283,6 +320,11 @@ func sendImplicitWithDefaults(o options, address string, message []byte) error {
 		return err
 	}
 	defer client.Close()
+	if ok, _ := client.Extension("AUTH"); ok && o.user != "" {
+		if err := client.Auth(smtp.PlainAuth("", o.user, o.password, o.host)); err != nil {
+			return err
+		}
+	}
 	if err := client.Mail(o.from); err != nil {
 		return err
 	}

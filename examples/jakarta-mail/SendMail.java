@@ -6,6 +6,8 @@
 // transient failures (4yz replies, dropped and reset connections, timeouts) with
 // exponential backoff and full jitter, stops at once on permanent ones (5yz, a certificate
 // that does not verify, STARTTLS not offered), and keeps one Message-ID for every attempt.
+// With --user it logs in (after STARTTLS, on every new connection); --messages N sends N
+// distinct messages, one after the other (both default to the harness's HARNESS_SMTP_*).
 //
 //   javac -cp "$CP" -d build SendMail.java        (CP: jakarta-mail.jar and jakarta-activation.jar)
 //   java -cp "build:$CP" SendMail --host {host} --port {port} --tls {tls} --cafile {cafile}
@@ -55,12 +57,17 @@ public final class SendMail {
         String cafile = opt.getOrDefault("cafile", "");
         int attempts = Integer.parseInt(opt.getOrDefault("attempts", "8"));
         String timeoutMs = String.valueOf((long) (Double.parseDouble(opt.getOrDefault("timeout", "5")) * 1000));
+        String user = opt.getOrDefault("user", System.getenv().getOrDefault("HARNESS_SMTP_USER", ""));
+        String password = opt.getOrDefault("password", System.getenv().getOrDefault("HARNESS_SMTP_PASSWORD", ""));
+        int messages = Integer.parseInt(opt.getOrDefault("messages",
+                System.getenv().getOrDefault("HARNESS_SMTP_MESSAGES", "1")));
 
         Properties props = new Properties();
         props.put("mail.smtp.host", opt.getOrDefault("host", "127.0.0.1"));
         props.put("mail.smtp.port", opt.getOrDefault("port", "25"));
         props.put("mail.smtp.starttls.enable", String.valueOf(tls.equals("starttls")));
         props.put("mail.smtp.ssl.enable", String.valueOf(tls.equals("implicit")));
+        props.put("mail.smtp.auth", String.valueOf(!user.isEmpty()));  // AUTH when offered
         SSLSocketFactory factory = cafile.isEmpty() ? (SSLSocketFactory) SSLSocketFactory.getDefault() : trusting(cafile);
         // Jakarta Mail 2.0's own identity check (mail.smtp.ssl.checkserveridentity, off by
         // default) matches host names only, never an IP address in the certificate: the
@@ -82,66 +89,84 @@ public final class SendMail {
         }
 
         Session session = Session.getInstance(props);
-        MimeMessage message = new MimeMessage(session);
-        message.setFrom(new InternetAddress(opt.getOrDefault("from", "app@example.org")));
-        message.setRecipients(Message.RecipientType.TO,
-                opt.getOrDefault("to", "user@example.org, bob@example.org"));
-        message.setSubject("Welcome");
-        message.setText("Hello from Jakarta Mail.\n");
-
-        if (defaults) {
-            try {
-                Transport.send(message);
-            } catch (MessagingException e) {
-                System.err.println("failed: " + e);
-                System.exit(1);
-            }
-            System.out.println("delivered");
-            return;
+        int worst = 0;
+        for (int n = 1; n <= messages; n++) {
+            MimeMessage message = new MimeMessage(session);
+            message.setFrom(new InternetAddress(opt.getOrDefault("from", "app@example.org")));
+            message.setRecipients(Message.RecipientType.TO,
+                    opt.getOrDefault("to", "user@example.org, bob@example.org"));
+            message.setSubject("Welcome " + n);
+            message.setText("Hello from Jakarta Mail.\n");
+            worst = Math.max(worst, defaults ? sendWithDefaults(message, user, password)
+                    : deliver(session, message, user, password, attempts));
         }
+        System.exit(worst);
+    }
 
+    /** Transport.send once, as documented; the exit code it earns. */
+    static int sendWithDefaults(MimeMessage message, String user, String password) {
+        try {
+            if (user.isEmpty()) Transport.send(message);
+            else Transport.send(message, user, password);
+        } catch (MessagingException e) {
+            System.err.println("failed: " + e);
+            return 1;
+        }
+        System.out.println("delivered");
+        return 0;
+    }
+
+    /** One message, retried on transient failures; the exit code it earns. */
+    static int deliver(Session session, MimeMessage message, String user, String password,
+                       int attempts) throws Exception {
         message.saveChanges();  // once: the Message-ID is fixed from here on
         for (int attempt = 1; ; attempt++) {
             // "smtp" with mail.smtp.ssl.enable for implicit TLS: the "smtps" protocol would
             // read mail.smtps.* properties instead, and none of the above would apply
             SMTPTransport transport = (SMTPTransport) session.getTransport("smtp");
+            int failed;
             try {
-                transport.connect();
+                if (user.isEmpty()) transport.connect();
+                else transport.connect(user, password);
                 transport.sendMessage(message, message.getAllRecipients());  // no saveChanges()
+                failed = -1;
             } catch (SendFailedException e) {
                 if (e.getValidSentAddresses() != null && e.getValidSentAddresses().length > 0) {
                     System.err.println("delivered on attempt " + attempt + ", some recipients refused: " + e);
                     closeQuietly(transport);
-                    return;  // the message was accepted for the others: never resend it
+                    return 0;  // the message was accepted for the others: never resend it
                 }
-                if (handleFailure(transport, e, attempt, attempts)) continue;
+                failed = handleFailure(transport, e, attempt, attempts);
             } catch (MessagingException e) {
-                if (handleFailure(transport, e, attempt, attempts)) continue;
+                failed = handleFailure(transport, e, attempt, attempts);
             }
+            if (failed > 0) return failed;
+            if (failed == 0) continue;
             closeQuietly(transport);  // the 250 came: a failing QUIT changes nothing
             System.out.println("delivered on attempt " + attempt);
-            return;
+            return 0;
         }
     }
 
-    /** Exits on a permanent failure or the last attempt; otherwise waits and returns true. */
-    static boolean handleFailure(SMTPTransport transport, MessagingException e, int attempt, int attempts)
+    /** The exit code on a permanent failure (2) or the last attempt (1); otherwise waits
+     *  and returns 0: try again. */
+    static int handleFailure(SMTPTransport transport, MessagingException e, int attempt, int attempts)
             throws InterruptedException {
         int code = transport.getLastReturnCode();  // the last reply, whichever command failed
         closeQuietly(transport);
         if (!worthRetrying(e, code)) {
             System.err.println("permanent failure: " + e);
-            System.exit(2);
+            return 2;
         }
         if (attempt == attempts) {
             System.err.println("gave up after " + attempts + " attempts: " + e);
-            System.exit(1);
+            return 1;
         }
         double cap = Math.min(10.0, 0.2 * Math.pow(2, attempt - 1));
         long delayMs = (long) (ThreadLocalRandom.current().nextDouble() * cap * 1000);  // full jitter
         System.err.println("attempt " + attempt + ": " + e + "; retrying in " + delayMs + " ms");
         Thread.sleep(delayMs);
-        return true;
+        return 0;
     }
 
     static void closeQuietly(Transport transport) {

@@ -12,7 +12,9 @@
 #
 # --defaults sends once as Net::SMTP's synopsis does, each call checked (only --cafile
 # trusted), to show what it does out of the box. Exit code: 0 delivered, 1 gave up after
-# transient failures, 2 permanent failure.
+# transient failures, 2 permanent failure. --user logs in (AUTH, after STARTTLS, on every new
+# connection; Authen::SASL); --messages N sends N distinct messages, one after the other
+# (both default to the harness's HARNESS_SMTP_* variables).
 use strict;
 use warnings;
 use Getopt::Long;
@@ -21,13 +23,13 @@ use Net::SMTP;
 use Time::HiRes qw(sleep);
 
 my %opt = (host => '127.0.0.1', port => 25, tls => 'starttls', cafile => '', timeout => 5,
-           attempts => 8, to => 'user@example.org,bob@example.org', defaults => 0);
+           attempts => 8, to => 'user@example.org,bob@example.org', defaults => 0,
+           user => $ENV{HARNESS_SMTP_USER} // '', password => $ENV{HARNESS_SMTP_PASSWORD} // '',
+           messages => $ENV{HARNESS_SMTP_MESSAGES} || 1);
 GetOptions(\%opt, 'host=s', 'port=i', 'tls=s', 'cafile=s', 'timeout=f', 'attempts=i', 'to=s',
-           'defaults') or exit 2;
+           'defaults', 'user=s', 'password=s', 'messages=i') or exit 2;
 my @to = split /,/, $opt{to};
-my $message_id = sprintf '<%x.%d@example.org>', int(rand(2**32)), $$;  # one id for every attempt
-my $message = join "\n", 'From: app@example.org', 'To: ' . join(', ', @to),
-    'Subject: Welcome', "Message-ID: $message_id", '', "Hello from Perl's Net::SMTP.", '';
+my $message;  # the one being sent: one Message-ID for every attempt
 
 my %ssl = (SSL_verify_mode => SSL_VERIFY_PEER);  # the default; never SSL_VERIFY_NONE
 $ssl{SSL_ca_file} = $opt{cafile} if $opt{cafile};
@@ -36,29 +38,40 @@ unless ($opt{defaults}) {
     $ssl{SSL_cipher_list} = 'DEFAULT:@SECLEVEL=2';       # no RSA keys under 2048 bits
 }
 
-exit send_with_defaults() if $opt{defaults};
-
 # A write to a connection the server has closed raises SIGPIPE, whose default action ends
 # the process before Net::SMTP can report the failure: ignored, the write fails instead.
-$SIG{PIPE} = 'IGNORE';
+$SIG{PIPE} = 'IGNORE' unless $opt{defaults};
 
-for my $attempt (1 .. $opt{attempts}) {
-    my ($code, $error) = send_once();
-    unless (defined $error) {
-        print "delivered on attempt $attempt\n";
-        exit 0;
-    }
-    if (permanent($code, $error)) {
-        print STDERR "permanent failure: $error\n";
-        exit 2;
-    }
-    last if $attempt == $opt{attempts};
-    my $delay = rand() * min(10, 0.2 * 2**($attempt - 1));  # full jitter
-    printf STDERR "attempt %d: %s; retrying in %.2fs\n", $attempt, $error, $delay;
-    sleep $delay;
+my $worst = 0;
+for my $number (1 .. $opt{messages}) {
+    my $id = sprintf '<%x.%d.%d@example.org>', int(rand(2**32)), $$, $number;
+    $message = join "\n", 'From: app@example.org', 'To: ' . join(', ', @to),
+        "Subject: Welcome $number", "Message-ID: $id", '', "Hello from Perl's Net::SMTP.", '';
+    my $code = $opt{defaults} ? send_with_defaults() : deliver();
+    $worst = $code if $code > $worst;
 }
-print STDERR "gave up after $opt{attempts} attempts\n";
-exit 1;
+exit $worst;
+
+# One message, retried on transient failures: the exit code it earns.
+sub deliver {
+    for my $attempt (1 .. $opt{attempts}) {
+        my ($code, $error) = send_once();
+        unless (defined $error) {
+            print "delivered on attempt $attempt\n";
+            return 0;
+        }
+        if (permanent($code, $error)) {
+            print STDERR "permanent failure: $error\n";
+            return 2;
+        }
+        last if $attempt == $opt{attempts};
+        my $delay = rand() * min(10, 0.2 * 2**($attempt - 1));  # full jitter
+        printf STDERR "attempt %d: %s; retrying in %.2fs\n", $attempt, $error, $delay;
+        sleep $delay;
+    }
+    print STDERR "gave up after $opt{attempts} attempts\n";
+    return 1;
+}
 
 sub min { $_[0] < $_[1] ? $_[0] : $_[1] }
 
@@ -91,6 +104,9 @@ sub send_once {
             $smtp->close;
             return (0, "TLS handshake: $why");
         }
+    }
+    if ($opt{user} ne '' && defined $smtp->supports('AUTH')) {  # over TLS: after STARTTLS
+        $smtp->auth($opt{user}, $opt{password}) or return $fail->('AUTH');
     }
     $smtp->mail('app@example.org') or return $fail->('MAIL');
     # One RCPT at a time, not to(..., { SkipBad => 1 }): that skips a 421 as if it refused one
@@ -126,6 +142,9 @@ sub send_with_defaults {
         or return failed("connect: $@");
     if ($opt{tls} eq 'starttls') {
         $smtp->starttls(%ssl) or return failed('starttls: ' . $smtp->code);
+    }
+    if ($opt{user} ne '') {
+        $smtp->auth($opt{user}, $opt{password}) or return failed('AUTH: ' . $smtp->code);
     }
     $smtp->mail('app@example.org') or return failed('MAIL: ' . $smtp->code);
     $smtp->to(@to) or return failed('RCPT: ' . $smtp->code);

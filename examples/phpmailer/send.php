@@ -13,11 +13,14 @@
 // PHPMailer from Debian (libphp-phpmailer) or Composer (phpmailer/phpmailer); --autoload
 // names its autoload.php. --defaults sends once with PHPMailer's defaults (only --cafile
 // trusted), to show what it does out of the box. Exit code: 0 delivered, 1 gave up after
-// transient failures, 2 permanent failure.
+// transient failures, 2 permanent failure. --user logs in (AUTH, after STARTTLS, on every new
+// connection); --messages N sends N distinct messages, one after the other (both default to
+// the harness's HARNESS_SMTP_* variables).
 
 declare(strict_types=1);
 
-$opt = getopt('', ['host:', 'port:', 'tls:', 'cafile:', 'timeout:', 'attempts:', 'to:', 'autoload:', 'defaults']);
+$opt = getopt('', ['host:', 'port:', 'tls:', 'cafile:', 'timeout:', 'attempts:', 'to:', 'autoload:', 'defaults',
+                   'user:', 'password:', 'messages:']);
 require $opt['autoload'] ?? '/usr/share/php/libphp-phpmailer/autoload.php';
 
 use PHPMailer\PHPMailer\Exception as MailerException;
@@ -32,7 +35,11 @@ $mail = new PHPMailer(true); // true: failures are exceptions
 $mail->isSMTP();
 $mail->Host = $opt['host'] ?? '127.0.0.1';
 $mail->Port = (int) ($opt['port'] ?? 25);
-$mail->SMTPAuth = false;
+$user = $opt['user'] ?? (getenv('HARNESS_SMTP_USER') ?: '');
+$mail->SMTPAuth = $user !== ''; // AUTH when offered; PHPMailer logs in after STARTTLS
+$mail->Username = $user;
+$mail->Password = $opt['password'] ?? (getenv('HARNESS_SMTP_PASSWORD') ?: '');
+$messages = max(1, (int) ($opt['messages'] ?? (getenv('HARNESS_SMTP_MESSAGES') ?: 1)));
 $ssl = ['verify_peer' => true, 'verify_peer_name' => true]; // PHP's defaults; never false
 if (($opt['cafile'] ?? '') !== '') {
     $ssl['cafile'] = $opt['cafile'];
@@ -56,9 +63,7 @@ $mail->setFrom('app@example.org');
 foreach (explode(',', $opt['to'] ?? 'user@example.org,bob@example.org') as $to) {
     $mail->addAddress(trim($to));
 }
-$mail->Subject = 'Welcome';
 $mail->Body = "Hello from PHPMailer.\n";
-$mail->MessageID = sprintf('<%s.%d@example.org>', bin2hex(random_bytes(8)), getmypid()); // one id for every attempt
 $accepted = 0; // recipients the message went to, counted by PHPMailer's per-recipient callback
 $mail->action_function = function (bool $sent) use (&$accepted): void {
     $accepted += (int) $sent;
@@ -85,35 +90,47 @@ function permanent(string $log): bool
     return $last !== false && (int) $last >= 500;
 }
 
-for ($attempt = 1;; $attempt++) {
-    $accepted = 0;
-    $log = '';
-    try {
-        $mail->send();
-        echo "delivered on attempt $attempt\n";
-        exit(0);
-    } catch (MailerException $error) {
-        // PHPMailer keeps a connection that failed mid-transaction open and would reuse it:
-        // close it without a word (after a 421 the server has closed its side)
-        $mail->getSMTPInstance()->close();
-        if ($accepted > 0) { // some recipients refused, the message went to the others: not resent
-            fwrite(STDERR, "delivered on attempt $attempt; refused: {$error->getMessage()}\n");
-            exit(0);
+/** One message, retried on transient failures: the exit code it earns. */
+function deliver(PHPMailer $mail, bool $defaults, int $attempts, int &$accepted, string &$log): int
+{
+    for ($attempt = 1;; $attempt++) {
+        $accepted = 0;
+        $log = '';
+        try {
+            $mail->send();
+            echo "delivered on attempt $attempt\n";
+            return 0;
+        } catch (MailerException $error) {
+            // PHPMailer keeps a connection that failed mid-transaction open and would reuse it:
+            // close it without a word (after a 421 the server has closed its side)
+            $mail->getSMTPInstance()->close();
+            if ($accepted > 0) { // some recipients refused, the message went to the others: not resent
+                fwrite(STDERR, "delivered on attempt $attempt; refused: {$error->getMessage()}\n");
+                return 0;
+            }
+            if ($defaults) {
+                fwrite(STDERR, "failed: {$error->getMessage()}\n");
+                return 1;
+            }
+            if (permanent($log)) {
+                fwrite(STDERR, "permanent failure: {$error->getMessage()}\n");
+                return 2;
+            }
+            if ($attempt >= $attempts) {
+                fwrite(STDERR, "gave up after $attempts attempts: {$error->getMessage()}\n");
+                return 1;
+            }
+            $delay = mt_rand() / mt_getrandmax() * min(10.0, 0.2 * 2 ** ($attempt - 1)); // full jitter
+            fwrite(STDERR, sprintf("attempt %d: %s; retrying in %.2fs\n", $attempt, $error->getMessage(), $delay));
+            usleep((int) ($delay * 1e6));
         }
-        if ($defaults) {
-            fwrite(STDERR, "failed: {$error->getMessage()}\n");
-            exit(1);
-        }
-        if (permanent($log)) {
-            fwrite(STDERR, "permanent failure: {$error->getMessage()}\n");
-            exit(2);
-        }
-        if ($attempt >= $attempts) {
-            fwrite(STDERR, "gave up after $attempts attempts: {$error->getMessage()}\n");
-            exit(1);
-        }
-        $delay = mt_rand() / mt_getrandmax() * min(10.0, 0.2 * 2 ** ($attempt - 1)); // full jitter
-        fwrite(STDERR, sprintf("attempt %d: %s; retrying in %.2fs\n", $attempt, $error->getMessage(), $delay));
-        usleep((int) ($delay * 1e6));
     }
 }
+
+$worst = 0;
+for ($n = 1; $n <= $messages; $n++) {
+    $mail->Subject = "Welcome $n";
+    $mail->MessageID = sprintf('<%s.%d@example.org>', bin2hex(random_bytes(8)), getmypid()); // one id for every attempt
+    $worst = max($worst, deliver($mail, $defaults, $attempts, $accepted, $log));
+}
+exit($worst);

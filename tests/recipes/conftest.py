@@ -23,6 +23,11 @@ REPRESENTATIVE = ("no-fault", "banner-421-throttle", "reset-mid-data", "cert-exp
                   "starttls-stripped")
 """A control, a throttle, a cut in the middle of DATA, a bad certificate, an attack."""
 
+LOGIN_AND_WORKLOAD = ("auth-421", "auth-535", "rate-limit")
+"""Logging in again after a 421 to AUTH, stopping at rejected credentials, and two messages
+under a rate limit: the examples read the credentials and the message count the harness
+sets (HARNESS_SMTP_USER, HARNESS_SMTP_PASSWORD, HARNESS_SMTP_MESSAGES)."""
+
 PLACEHOLDERS = ("--host", "{host}", "--port", "{port}", "--tls", "{tls}", "--cafile", "{cafile}")
 
 Report = dict[str, dict[str, Any]]
@@ -53,6 +58,16 @@ def run_recipe(tmp_path: Path, scenarios: Sequence[str], command: Sequence[str],
     assert sorted(results) == sorted(Path(s).stem if s.endswith(".yaml") else s for s in scenarios)
     assert code == (0 if all(r["passed"] for r in results.values()) else 1)
     return results
+
+
+def check_login_and_workload(results: Report) -> None:
+    """The example logged in again on the connection after the 421 to AUTH, stopped at
+    the rejected credentials (exit 2, nothing more tried), and sent both messages."""
+    retried = results["auth-421"]["attempts"][-1]["events"]
+    assert any(e["kind"] == "command" and e["text"].upper().startswith("AUTH") for e in retried)
+    assert results["auth-535"]["client"]["exit_code"] == 2
+    assert len(results["auth-535"]["attempts"]) == 1
+    assert len({m["message_id"] for m in results["rate-limit"]["messages"]}) == 2
 
 
 def failures(results: Report) -> dict[str, list[str]]:

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.recipes.conftest import (
+    LOGIN_AND_WORKLOAD,
     REPRESENTATIVE,
     SILENT,
+    check_login_and_workload,
     failures,
     run_recipe,
     silent_server,
@@ -27,9 +29,11 @@ FLAGS = ["-host", "{host}", "-port", "{port}", "-tls", "{tls}", "-cafile", "{caf
 
 def test_go_recipe_passes(tmp_path: Path, go_command: list[str]) -> None:
     command = [*go_command, *FLAGS, "-timeout", "2"]
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-weak-key-implicit", "tarpit",
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, *LOGIN_AND_WORKLOAD,
+                                    "cert-weak-key-implicit", "tarpit",
                                     "dot-554", "rcpt-550-partial", "store-then-drop"], command)
     assert failures(results) == {}
+    check_login_and_workload(results)
     assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1

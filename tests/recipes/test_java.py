@@ -12,17 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.recipes.conftest import PLACEHOLDERS, REPRESENTATIVE, failures, run_recipe, status
+from tests.recipes.conftest import (
+    LOGIN_AND_WORKLOAD,
+    PLACEHOLDERS,
+    REPRESENTATIVE,
+    check_login_and_workload,
+    failures,
+    run_recipe,
+    status,
+)
 
 pytestmark = pytest.mark.slow
 
 
 def test_jakarta_mail_recipe_passes(tmp_path: Path, java_command: list[str]) -> None:
     command = [*java_command, *PLACEHOLDERS, "--timeout", "2"]
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-wrong-host-implicit", "dot-554",
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, *LOGIN_AND_WORKLOAD,
+                                    "cert-wrong-host-implicit", "dot-554",
                                     "rcpt-550-partial", "close-after-250", "store-then-drop"],
                          command, timeout_s=60)
     assert failures(results) == {}
+    check_login_and_workload(results)
     assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2  # permanent: not retried
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1

@@ -11,9 +11,11 @@ import pytest
 
 from tests.recipes.conftest import (
     EXAMPLES,
+    LOGIN_AND_WORKLOAD,
     PLACEHOLDERS,
     REPRESENTATIVE,
     SILENT,
+    check_login_and_workload,
     failures,
     require_ok,
     run_recipe,
@@ -33,11 +35,13 @@ def _io_socket_ssl() -> None:
 
 
 def test_perl_net_smtp_recipe_passes(tmp_path: Path) -> None:
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-wrong-host-implicit", "ehlo-421",
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, *LOGIN_AND_WORKLOAD,
+                                    "cert-wrong-host-implicit", "ehlo-421",
                                     "starttls-handshake-garbage", "dot-554", "rcpt-550-partial",
                                     "store-then-drop"],
                          [*COMMAND, "--timeout", "2"])
     assert failures(results) == {}
+    check_login_and_workload(results)
     assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1

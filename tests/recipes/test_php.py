@@ -12,8 +12,10 @@ import pytest
 
 from tests.recipes.conftest import (
     EXAMPLES,
+    LOGIN_AND_WORKLOAD,
     PLACEHOLDERS,
     REPRESENTATIVE,
+    check_login_and_workload,
     detail,
     failures,
     require_ok,
@@ -35,10 +37,12 @@ def _phpmailer() -> None:
 
 
 def test_phpmailer_recipe_passes(tmp_path: Path) -> None:
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-wrong-host-implicit", "rcpt-451",
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, *LOGIN_AND_WORKLOAD,
+                                    "cert-wrong-host-implicit", "rcpt-451",
                                     "dot-554", "rcpt-550-partial", "store-then-drop"],
                          [*COMMAND, "--timeout", "2"])
     assert failures(results) == {}
+    check_login_and_workload(results)
     assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len(results["rcpt-451"]["attempts"]) == 2  # a 451 to every RCPT: retried

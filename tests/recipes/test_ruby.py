@@ -12,8 +12,10 @@ import pytest
 
 from tests.recipes.conftest import (
     EXAMPLES,
+    LOGIN_AND_WORKLOAD,
     PLACEHOLDERS,
     REPRESENTATIVE,
+    check_login_and_workload,
     failures,
     require_ok,
     run_recipe,
@@ -33,10 +35,12 @@ def _mail_gem() -> None:
 
 
 def test_ruby_mail_recipe_passes(tmp_path: Path) -> None:
-    results = run_recipe(tmp_path, [*REPRESENTATIVE, "cert-wrong-host-implicit", "dot-554",
+    results = run_recipe(tmp_path, [*REPRESENTATIVE, *LOGIN_AND_WORKLOAD,
+                                    "cert-wrong-host-implicit", "dot-554",
                                     "close-after-250", "store-then-drop"],
                          [*COMMAND, "--timeout", "2"])
     assert failures(results) == {}
+    check_login_and_workload(results)
     assert len(results["banner-421-throttle"]["attempts"]) == 6  # five faulted, then one more
     assert results["dot-554"]["client"]["exit_code"] == 2
     assert len({m["message_id"] for m in results["store-then-drop"]["messages"]}) == 1
