@@ -154,6 +154,10 @@ def _what_came(fault: PlannedFault, attempts: Sequence[Attempt]) -> str:
     sent = [c for a in attempts for c in a.commands if _is(c, command)]
     if not sent:
         return f"{which} sent no {command}"
+    occurrence = int(getattr(fault, "occurrence", 0) or 0)
+    if occurrence > len(sent):
+        return (f"it fires at {command} number {occurrence} of the run, and {which} sent"
+                f" {len(sent)}")
     if fault.match is not None:
         shown = ", ".join(sorted(set(sent))[:4])
         return f"no {command} on {which} contained {fault.match!r} (sent: {shown})"

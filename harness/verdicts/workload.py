@@ -37,8 +37,8 @@ def every_message(timeline: Timeline, delivered: Delivered, asked: int,
                             " not sent again.")
     elif refused and len(distinct) < expected:
         ok = False
-        detail = (f"{len(distinct)} of the {expected} messages the server would accept were"
-                  f" delivered, besides the {refused} it refused for good: a 5yz is about"
+        detail = (f"Of the {expected} messages the server would accept, {len(distinct)}"
+                  f" arrived (besides the {refused} it refused for good): a 5yz is about"
                   " one message, and the next must still be tried (RFC 5321 §4.5.4.1: \"5yz"
                   " responses to the MAIL command MUST NOT be cached\").")
     elif refused:

@@ -159,3 +159,20 @@ def test_a_recipient_left_over_gets_the_message_later(
         assert run.result.outcome == "passed"
         assert envelopes == [("alice@harness.example", "bob@harness.example"),
                              ("carol@harness.example",)]
+
+
+def one_message(target: Target) -> None:
+    with smtplib.SMTP(target.host, target.port, timeout=5) as smtp:
+        smtp.sendmail("a@harness.test", ["b@harness.test"], "Subject: x\r\n\r\nhi\r\n")
+
+
+@pytest.mark.parametrize(("scenario", "reason"), [
+    ("mail-550-then-next", "it fires at MAIL FROM number 2 of the run, and attempt 1 sent 1"),
+    ("rcpt-452-too-many", "attempt 1 sent RCPT TO, and its condition was not met"),
+])
+def test_a_one_message_one_recipient_client_is_not_exercised(
+        engine: Engine, scenario: str, reason: str) -> None:
+    with engine.run(load_scenario(scenario)) as run:
+        run.call(one_message, time_limit_s=6.0)
+    assert run.result.outcome == "not-exercised"
+    assert any(why.endswith(reason) for why in run.result.why), run.result.why
