@@ -254,6 +254,15 @@ def test_harness_faults_names_every_fault_kind() -> None:
     assert missing == [], f"add {missing} to harness/faults.py (import and __all__)"
 
 
+def test_the_page_lists_the_public_api() -> None:
+    import harness
+
+    text = PAGE.read_text(encoding="utf-8")
+    section = text.split("\n## The public API\n", 1)[1].split("\n## ", 1)[0]
+    table = section[section.index("| for |"):]
+    assert sorted(re.findall(r"`(\w+)`", table)) == sorted(harness.__all__)
+
+
 # The checks above must be able to fail: each is shown failing on a made-up graph or page.
 
 def test_a_cycle_is_found_with_its_members() -> None:
