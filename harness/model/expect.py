@@ -172,8 +172,8 @@ class Expect(Strict):
     waits_for_ehlo_after_starttls: StrictBool | None = Field(
         default=None,
         alias="waits-for-ehlo-after-starttls",
-        description="No command but QUIT while the EHLO after the handshake is unanswered"
-        " (RFC 3207 §4.2).",
+        description="No AUTH or mail command while the EHLO after the handshake is"
+        " unanswered (RFC 3207 §4.2).",
     )
     no_pipelining_after_starttls: StrictBool | None = Field(
         default=None,

@@ -342,11 +342,12 @@ def re_ehlo_after_starttls(timeline: Timeline) -> Result:
 
 
 def waits_for_ehlo_after_starttls(timeline: Timeline) -> Result:
-    """After a successful STARTTLS handshake the client waits for the reply to its EHLO
-    before any other command (a QUIT may end the wait): RFC 3207 §4.2, the capabilities
-    learnt before TLS are void and that reply is the only list the client may use. Judged
-    where an EHLO after STARTTLS went unanswered (a server that ignores it) or was
-    overtaken by another command."""
+    """After a successful STARTTLS handshake the client sends no AUTH, MAIL, RCPT, DATA
+    or BDAT before the reply to its EHLO: RFC 3207 §4.2, the capabilities learnt before
+    TLS are void and that reply is the only list the client may use. Greeting again (HELO
+    after a timed-out EHLO) or QUIT uses no capability. Judged where an EHLO after
+    STARTTLS went unanswered (a server that ignores it) or was overtaken by a mail
+    command."""
     name = "waits-for-ehlo-after-starttls"
     unanswered: list[int] = []
     for attempt in timeline.attempts:
@@ -362,7 +363,7 @@ def waits_for_ehlo_after_starttls(timeline: Timeline) -> Result:
             continue
         following = after[ehlo + 1:]
         answer = next((i for i, e in enumerate(following) if e.kind == "reply"), len(following))
-        went_on = [e.text for e in following[:answer] if verb(e) != "QUIT"]
+        went_on = [e.text for e in following[:answer] if verb(e) in _SENDS_MAIL]
         if went_on:
             return Result(name, "violation", "failed", (
                 f"On attempt {attempt.index} the client sent {went_on[0]!r} while its EHLO"
@@ -378,5 +379,5 @@ def waits_for_ehlo_after_starttls(timeline: Timeline) -> Result:
             "No EHLO after STARTTLS went unanswered: nothing showed whether the client"
             " waits for it."))
     return Result(name, "violation", "passed", (
-        f"The client sent nothing but a QUIT while its EHLO after STARTTLS went unanswered"
-        f" (attempts {unanswered})."), {"unanswered_attempts": unanswered})
+        f"The client sent no AUTH or mail command while its EHLO after STARTTLS went"
+        f" unanswered (attempts {unanswered})."), {"unanswered_attempts": unanswered})
