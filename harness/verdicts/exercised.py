@@ -10,6 +10,7 @@ words from the timeline. A not-exercised scenario is never shown as passed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -57,8 +58,9 @@ class Situation:
     them, tells nothing about authenticating."""
     outage_s: float | None = None
     """The service refuses connections for this long from the start (``down`` with
-    ``for_s``; infinite without): a refused connection leaves no attempt, so a client
-    that ended within it without connecting ran into it."""
+    ``for_s``; infinite without). A refused connection leaves no attempt, so a client
+    that ended within it without an attempt may have been refused, or never tried (a
+    command that never connects): the timeline cannot tell, and the reason says so."""
 
     @property
     def needs_handshake(self) -> bool:
@@ -83,11 +85,16 @@ def not_exercised(
     """Why ``timeline`` did not exercise ``situation``; empty when it did.
     ``client_ended_s``: when the client under test ended, from the start of the run."""
     if not timeline.attempts:
+        where = f" to {situation.address}" if situation.address else ""
+        outage = ""
         if (situation.outage_s is not None and client_ended_s is not None
                 and client_ended_s < situation.outage_s):
-            return ()  # it gave up while the service was down: the outage was the test
-        where = f" to {situation.address}" if situation.address else ""
-        return (f"the client never connected{where}{_joined(client_note)}",)
+            lasted = ("refused every connection" if situation.outage_s == math.inf else
+                      f"refused connections for its first {situation.outage_s:g} s")
+            outage = (f" (the service {lasted} and the client ended within that, after"
+                      f" {client_ended_s:.2f} s: a refused connection leaves no attempt, so"
+                      " whether it tried is unknown)")
+        return (f"the client never connected{where}{outage}{_joined(client_note)}",)
     reasons = [reason for fault in situation.faults
                if (reason := _unfired(fault, timeline)) is not None]
     if situation.needs_handshake and _tls_offered(timeline, situation.tls) and (

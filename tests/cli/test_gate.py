@@ -21,7 +21,7 @@ from harness.outcome import EXIT_FAILED, EXIT_NOT_EXERCISED, EXIT_PASSED, exit_c
 BUNDLED = [sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port",
            "{port}", "--tls", "{tls}", "--cafile", "{cafile}", "--timeout", "2"]
 PLAINTEXT = [sys.executable, "-m", "harness.examples.client", "--host", "{host}", "--port",
-             "{port}", "--tls", "none", "--timeout", "1"]
+             "{port}", "--tls", "none", "--timeout", "1", "--max-attempts", "2"]
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

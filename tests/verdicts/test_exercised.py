@@ -5,6 +5,8 @@ The end-to-end twins (real clients through ``harness run``) are in tests/cli/tes
 
 from __future__ import annotations
 
+import math
+
 from harness.faults import Reply, Reset
 from harness.model import Scenario
 from harness.serve import QUIET_FLOOR_S, quiet_period
@@ -34,6 +36,24 @@ def test_no_connection_is_named_with_how_the_client_ended() -> None:
                            client_note="it exited with code 1 after 0.01 s")
     assert why == ("the client never connected to 127.0.0.1:2525; it exited with code 1"
                    " after 0.01 s")
+
+
+def test_no_connection_during_an_outage_is_not_exercised_and_says_it_may_have_been_refused(
+) -> None:
+    """``down`` refuses connections for real: no attempt is recorded whether the client was
+    refused or never tried (``harness run -- false``), so neither is judged. After the
+    outage, no connection is the plain case."""
+    down = Situation(address="127.0.0.1:2525", outage_s=1.0)
+    (why,) = not_exercised(Recorder().timeline(), down, (), client_ended_s=0.02,
+                           client_note="it exited with code 1 after 0.02 s")
+    assert why.startswith("the client never connected to 127.0.0.1:2525 (the service refused"
+                          " connections for its first 1 s and the client ended within that")
+    assert "whether it tried is unknown" in why and why.endswith("after 0.02 s")
+    (why,) = not_exercised(Recorder().timeline(), down, (), client_ended_s=1.5)
+    assert why == "the client never connected to 127.0.0.1:2525"
+    always = Situation(outage_s=math.inf)
+    (why,) = not_exercised(Recorder().timeline(), always, (), client_ended_s=30.0)
+    assert "the service refused every connection" in why
 
 
 def test_a_fault_that_never_matched_names_what_was_sent() -> None:
