@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.cli import main
 from harness.examples.client import DEMO_COMMAND
 from harness.model.builtin_scenarios import builtin_names
 
 
+@pytest.mark.slow
 def test_every_builtin_scenario_passes_against_the_bundled_client(tmp_path: Path) -> None:
     report = tmp_path / "catalogue.json"
     code = main(["run", "-j", "8", "--json", str(report), "--", *DEMO_COMMAND])

@@ -56,6 +56,7 @@ def test_every_growth_scenario_faults_five_attempts() -> None:
         assert scenario.expectations().attempts.min == 6
 
 
+@pytest.mark.slow
 def test_a_constant_backoff_client_fails_every_growth_scenario(calibration: Calibration) -> None:
     decidable = GROWTH_NOISE_RATIO * growth_margin_s(calibration) <= CONSTANT_S
     for result in run_all(zoo("constant_backoff"), calibration):
@@ -69,6 +70,7 @@ def test_a_constant_backoff_client_fails_every_growth_scenario(calibration: Cali
             assert growth.status in ("failed", "inconclusive"), (result.scenario.name, growth)
 
 
+@pytest.mark.slow
 def test_an_immediate_retry_client_is_never_passed(calibration: Calibration) -> None:
     for result in run_all(zoo("retries_instantly"), calibration):
         floor = result.verdict.result("backoff.floor")
@@ -77,6 +79,7 @@ def test_an_immediate_retry_client_is_never_passed(calibration: Calibration) -> 
             floor.status == "failed")
 
 
+@pytest.mark.slow
 def test_the_bundled_client_passes_every_growth_scenario(calibration: Calibration) -> None:
     """Control: the same scenarios, a client with capped exponential backoff."""
     for result in run_all(DEMO_COMMAND, calibration):

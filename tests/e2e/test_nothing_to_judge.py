@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.clients import CommandClient
 from harness.model import Scenario, load_scenario
 from harness.outcome import RunResult
@@ -73,6 +75,7 @@ def test_a_single_recipient_client_meets_no_partial_rejection() -> None:
     assert decided.evidence["recipients"] == ["bob@harness.test"]
 
 
+@pytest.mark.slow
 def test_a_client_that_sends_no_auth_is_skipped_on_the_auth_check() -> None:
     result = run("starttls-auth-before-tls", send_to("alice@harness.test"))
     auth = result.verdict.result("no-plaintext-auth")

@@ -165,6 +165,7 @@ def test_starttls_without_ehlo_is_safe_and_mail_in_clear_is_not() -> None:
     assert control.passed and len(control.timeline.messages) == 1, control.verdict
 
 
+@pytest.mark.slow
 def test_a_retry_after_a_554_greeting_is_a_deviation_an_mta_may_relax(tmp_path: Path) -> None:
     """RFC 5321 §4.2.1 SHOULD NOT: a client that connects again after a 554 greeting
     fails banner-554 at the deviation level; a scenario for an MTA that does so on purpose

@@ -50,6 +50,7 @@ async def test_server_fixture(smtp_server):
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["strict", "auto"])
 def test_fixtures_in_async_tests_under_pytest_asyncio(pytester: pytest.Pytester,
                                                       mode: str) -> None:

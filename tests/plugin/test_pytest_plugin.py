@@ -330,6 +330,7 @@ def test_hypothesis_with_the_session_engine(inner: pytest.Pytester) -> None:
     inner.runpytest().assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_runs_under_xdist(inner: pytest.Pytester) -> None:
     inner.makepyfile("""
         import pytest

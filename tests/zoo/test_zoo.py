@@ -80,6 +80,7 @@ def test_the_docs_show_this_table(cells: zoo.Cells) -> None:
     )
 
 
+@pytest.mark.slow
 def test_every_client_runs_as_a_command() -> None:
     """``python -m tests.clients.<name>`` works for every client, against a real scenario."""
     import sys
