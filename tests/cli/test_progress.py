@@ -5,12 +5,14 @@ while a scenario runs, in both."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import itertools
 import os
 import pty
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -129,6 +131,15 @@ class Output:
         self._thread.join(timeout)
         assert not self._thread.is_alive()
 
+    def first_time_of(self, pattern: str) -> float:
+        """When the text read so far first matched ``pattern`` (even across chunks)."""
+        text = b""
+        for t, data in self.chunks:
+            text += data
+            if re.search(pattern, text.decode(errors="replace")):
+                return t
+        raise AssertionError(f"no {pattern!r} in:\n{self.text}")
+
     def times_of(self, pattern: str) -> list[float]:
         """When each chunk that matches ``pattern`` (by itself) was read."""
         return [t for t, data in self.chunks if re.search(pattern, data.decode(errors="replace"))]
@@ -178,26 +189,34 @@ def slow_run(tmp_path: Path, listener: socket.socket, *options: str) -> list[str
             "--", *SITS, str(listener.getsockname()[1])]
 
 
-@pytest.mark.slow
-def test_a_terminal_shows_the_running_scenario_at_least_every_5_s(
-        tmp_path: Path, control: socket.socket) -> None:
+@contextlib.contextmanager
+def on_a_terminal(argv: list[str], cwd: Path) -> Iterator[tuple[subprocess.Popen[bytes],
+                                                                Output]]:
+    """``argv`` with a pty as its stdout and stderr; all it wrote is read once it ends."""
     main_fd, terminal = pty.openpty()
-    process = subprocess.Popen(slow_run(tmp_path, control), stdin=subprocess.DEVNULL,
-                               stdout=terminal, stderr=terminal, cwd=tmp_path,
-                               env={**os.environ, "TERM": "xterm", "COLUMNS": "100"})
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=terminal,
+                               stderr=terminal, cwd=cwd, env={**os.environ, "TERM": "xterm"})
     os.close(terminal)
     output = Output(main_fd)
     try:
+        yield process, output
+        output.close()
+    finally:
+        process.kill()
+        process.wait()
+        os.close(main_fd)
+
+
+@pytest.mark.slow
+def test_a_terminal_shows_the_running_scenario_at_least_every_5_s(
+        tmp_path: Path, control: socket.socket) -> None:
+    with on_a_terminal(slow_run(tmp_path, control), tmp_path) as (process, output):
         with control.accept()[0]:  # the client connected to the server, then to the test
             output.wait_for(r"running slow +\d+\.\ds  attempts 1")
             output.wait_for(r"running slow +([6-9]|\d\d+)\.\ds")  # runs on for 6 s and more
         assert process.wait(60) == 0  # the scenario expects nothing in particular
-        output.close()
-    finally:
-        process.kill()
-        os.close(main_fd)
     shown = output.times_of(r"running slow")
-    (ended,) = output.times_of(r"\[1/1\]")
+    ended = output.first_time_of(r"\[1/1\]")
     assert max(gaps([*shown, ended])) < GAP_S, gaps([*shown, ended])
     elapsed = [float(s) for s in re.findall(r"running slow +(\d+\.\d)s", output.text)]
     assert elapsed == sorted(elapsed) and elapsed[-1] >= 6.0
@@ -208,6 +227,20 @@ def test_a_terminal_shows_the_running_scenario_at_least_every_5_s(
     assert shown_last[1].startswith("[1/1] PASS slow")
     assert shown_last[-1] == "1 passed, 0 failed, 0 not exercised"
     assert not [line for line in shown_last if "running" in line]
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_terminal_leaves_the_report_and_no_status_area(
+        tmp_path: Path, control: socket.socket) -> None:
+    with on_a_terminal(slow_run(tmp_path, control), tmp_path) as (process, output), \
+            control.accept()[0]:
+        output.wait_for(r"running slow +\d+\.\ds  attempts 1")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130
+    shown = screen(output.text)
+    assert shown[1].startswith("[1/1] INTERRUPTED slow"), shown
+    assert shown[-1].startswith("0 passed, 0 failed, 0 not exercised, 1 interrupted"), shown
+    assert not [line for line in shown if "running" in line or " done, " in line]
 
 
 @pytest.mark.slow
@@ -232,7 +265,7 @@ def test_a_ci_log_gets_a_line_at_least_every_5_s_and_stdout_stays_the_report(
     running = [re.fullmatch(r"still running after 0:\d\d: slow \((\d+)s, 1 attempt\(s\)\);"
                             r" 0/1 done", line) for line in lines[1:]]
     assert all(running) and len(running) >= 2, lines
-    (ended,) = out.times_of(r"\[1/1\]")
+    ended = out.first_time_of(r"\[1/1\]")
     logged = [t for t, data in log.chunks for _ in data.decode().splitlines()]
     assert max(gaps([*logged, ended])) < GAP_S, gaps([*logged, ended])
     report = out.text
