@@ -205,7 +205,8 @@ class Run:
 
     def call(self, client: Callable[[Target], object], *,
              time_limit_s: float | None = None) -> bool:
-        """Run ``client(run.target)`` on a thread of its own; True if it returned (or
+        """Run ``client(run.target)`` on a thread of its own (one per instance with
+        ``clients: K``, each target told its index); True if every one returned (or
         raised) within ``time_limit_s`` (default: the run's time limit).
 
         An exception is the client's way to give up, not an error of the run: it is kept
@@ -214,12 +215,20 @@ class Run:
         """
         if time_limit_s is not None:
             self.time_limit_s, self.time_limit_from = time_limit_s, "call"
-        caller = CallableClient(client, name=f"client of {self.name}")
-        outcome = caller.run(self._target(), self.time_limit_s)
+        target, count = self._target(), self.scenario.clients
+        callers = [CallableClient(client, name=f"client of {self.name}") for _ in range(count)]
+        if count == 1:
+            outcome = callers[0].run(target, self.time_limit_s)
+        else:  # a fleet: each instance on its own thread, told its index, as run_client does
+            with ThreadPoolExecutor(count, thread_name_prefix=f"{self.name} client") as pool:
+                outcome = combined(list(pool.map(
+                    lambda i: callers[i].run(dataclasses.replace(target, client=i),
+                                             self.time_limit_s), range(count))))
         self.client = outcome
-        self.client_error = caller.error
+        self.client_error = next((c.error for c in callers if c.error is not None), None)
         if outcome.timed_out:
-            self._hung = caller.thread
+            self._hung = next((c.thread for c in callers
+                               if c.thread is not None and c.thread.is_alive()), None)
         return not outcome.timed_out
 
     def client_exited(self, code: int | None) -> None:
@@ -314,7 +323,9 @@ class Run:
             situation = Situation(self.schedule.faults, target.tls, f"{target.host}:{target.port}",
                                   needs_auth=auth is not None and (
                                       auth.required or bool(self.expect.build().no_plaintext_auth)),
-                                  outage_s=outage_s)
+                                  outage_s=outage_s,
+                                  messages=self.scenario.messages
+                                  if self.scenario.clients == 1 else 1)
             why = not_exercised(timeline, situation, verdict.results,
                                 client_note=describe_client(client),
                                 client_ended_s=None if self.client is None

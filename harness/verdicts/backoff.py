@@ -384,7 +384,8 @@ def _slope_interval(
 ) -> tuple[float, float]:
     """Bounds on the Theil-Sen slope of the *sleeps* behind ``ds``: each sleep lies in
     ``[d - margin, d]`` (noise, and the client's reaction time when a policy tells it);
-    the median is monotone, so the medians of the pairwise extremes bound it."""
+    the median is monotone, so the medians of the pairwise extremes bound it. Pairs at
+    the same retry number (two series of one run) have no slope, as in ``theil_sen``."""
     lows: list[float] = []
     highs: list[float] = []
     for i in range(len(xs)):

@@ -61,6 +61,9 @@ class Situation:
     ``for_s``; infinite without). A refused connection leaves no attempt, so a client
     that ended within it without an attempt may have been refused, or never tried (a
     command that never connects): the timeline cannot tell, and the reason says so."""
+    messages: int = 1
+    """The messages the scenario asks one client for: a client that sends one and stops
+    never meets what happens to the next."""
 
     @property
     def needs_handshake(self) -> bool:
@@ -104,6 +107,9 @@ def not_exercised(
                                         for c in a.commands):
         reasons.append(f"the client never sent AUTH{_refused_unauthenticated(timeline)}: give"
                        " it credentials ({user}, {password}) to judge how it authenticates")
+    if situation.messages > 1 and _stopped_after_one(timeline):
+        reasons.append(f"the client sent one message and no other, where the scenario asks"
+                       f" for {situation.messages} ({{messages}}, HARNESS_SMTP_MESSAGES)")
     if reasons or any(a.faults for a in timeline.attempts):
         return tuple(reasons)  # a fault that fired is the situation, whatever else applied
     key = [r for r in results if r.key]
@@ -153,6 +159,8 @@ def _what_came(fault: PlannedFault, attempts: Sequence[Attempt]) -> str:
             return f"{which} sent no message content"
         return (f"it fires after {fault.after_bytes:,} bytes of content, and the largest"
                 f" message on {which} had {most:,}")
+    if fault.kind == "idle-timeout":
+        return _not_reused(attempts, int(getattr(fault, "after", 1)))
     command = _COMMAND_OF_PHASE.get(fault.at)
     if fault.at in ("connect", "banner"):
         return f"{which} connected, and its condition was not met"
@@ -169,6 +177,28 @@ def _what_came(fault: PlannedFault, attempts: Sequence[Attempt]) -> str:
         shown = ", ".join(sorted(set(sent))[:4])
         return f"no {command} on {which} contained {fault.match!r} (sent: {shown})"
     return f"{which} sent {command}, and its condition was not met"
+
+
+def _stopped_after_one(timeline: Timeline) -> bool:
+    """No MAIL FROM came after the first message was stored: the client never began a
+    second one."""
+    stored = [e.t_ns for a in timeline.attempts for e in a.of_kind("message")]
+    if not stored:
+        return False
+    first = min(stored)
+    return not any(e.t_ns > first and _is(e.text, "MAIL FROM")
+                   for a in timeline.attempts for e in a.of_kind("command"))
+
+
+def _not_reused(attempts: Sequence[Attempt], after: int) -> str:
+    """Why an idle-timeout never fired: no connection carried more than ``after``
+    transactions, so none was kept for another message."""
+    most = max(sum(1 for c in a.commands if _is(c, "MAIL FROM")) for a in attempts)
+    return (f"no connection was reused: the fault closes one kept for another message after"
+            f" {after} transaction(s), and each of the client's {len(attempts)} connection(s)"
+            f" carried at most {most}. A client that opens a new connection for every"
+            " message (or sends one message where the scenario asks for {messages}) has no"
+            " pooled connection to lose")
 
 
 def _is(command_line: str, command: str) -> bool:
