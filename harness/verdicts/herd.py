@@ -69,6 +69,9 @@ class FailedTogether:
     first_failure_ns: int
     last_failure_ns: int
     retries: tuple[tuple[int, float], ...]  # (attempt, seconds after the first failure)
+    refused_after: int = 0
+    """Attempts refused together (in groups of two or more) after the herd: a later wave
+    split wider than the window, so the herd is not the fleet's last refusal."""
 
     @property
     def delays_s(self) -> list[float]:
@@ -103,9 +106,12 @@ def find_herd(timeline: Timeline, window_s: float) -> FailedTogether | None:
     first, last = group[0][0], group[-1][0]
     after = sorted((a.start_ns, a.index) for a in timeline.attempts
                    if a.start_ns > last and a.index not in members)[: len(group)]
+    split = sum(end - start + 1 for start, end in groups
+                if start > last_index and end > start)
     return FailedTogether(
         failed=tuple(sorted(members)), first_failure_ns=first, last_failure_ns=last,
         retries=tuple((index, (start_ns - first) / 1e9) for start_ns, index in after),
+        refused_after=split,
     )
 
 
@@ -153,6 +159,14 @@ def herd_disperses(
             f"Only {len(herd.failed)} of the {clients} clients failed at the same instant:"
             " the herd was not synchronised whole (a client started late?); give the"
             " outage longer to gather every client."), evidence)
+    if herd.refused_after:
+        evidence["refused_after"] = herd.refused_after
+        return Result(NAME, level, "inconclusive", (
+            f"{together.capitalize()}, but {herd.refused_after} attempts were refused"
+            " after them in smaller groups: the fleet's last refusal came spread wider than"
+            f" the timer noise ({ms(calibration.noise_s())}), so the clients did not fail"
+            " at one instant (a loaded machine delaying the server's replies?) and their"
+            " retries cannot be compared with one delay."), evidence)
     if delay_s is None:
         return _undeclared(xs, together, calibration, evidence)
     floor = early_floor_s(delay_s, calibration)

@@ -25,7 +25,8 @@ from email.message import EmailMessage
 from typing import Any, Literal
 
 from harness.clients import Target
-from harness.examples.client import build_message, log_in
+from harness.examples import client as bundled
+from harness.examples.client import log_in
 
 SENDER = "app@zoo.example"
 RECIPIENT = "user@zoo.example"
@@ -82,10 +83,20 @@ def message(message_id: str | None = None) -> bytes:
 
 
 def workload(target: Target) -> list[EmailMessage]:
-    """The messages a scenario asks one instance for (``{messages}``), each distinct, for
-    the clients built on the bundled client's pool."""
-    return [build_message(SENDER, [RECIPIENT], f"message {n}, client {target.client}")
+    """The messages a scenario asks one instance for (``{messages}``), each distinct."""
+    return [bundled.build_message(SENDER, [RECIPIENT], f"message {n}, client {target.client}")
             for n in range(1, target.messages + 1)]
+
+
+def send_workload(target: Target, policy: bundled.Policy, backoff: bundled.Backoff | None = None,
+                  pool: type[bundled.Pool] = bundled.Pool) -> int:
+    """The clients built on the bundled client: its pool and retries, with one part
+    changed (``backoff``, ``pool``); raises when a message was not sent."""
+    messages = workload(target)
+    connection = pool(target.host, target.port, policy, tls=target.tls, cafile=target.cafile)
+    if bundled.send_all(connection, messages, backoff):
+        raise ConnectionError("some messages were not sent")
+    return len(messages)
 
 
 def context(target: Target, behaviour: Behaviour) -> ssl.SSLContext | None:

@@ -13,8 +13,8 @@ import random
 import sys
 
 from harness.clients import Target
-from harness.examples.client import Backoff, Policy, Pool, send_all
-from tests.clients._common import main, workload
+from harness.examples.client import Backoff, Policy
+from tests.clients._common import main, send_workload
 
 POLICY = Policy(timeout_s=3.0)
 
@@ -34,11 +34,7 @@ class TopQuarter(random.Random):
 
 
 def send(target: Target) -> int:
-    messages = workload(target)
-    pool = Pool(target.host, target.port, POLICY, tls=target.tls, cafile=target.cafile)
-    if send_all(pool, messages, NeverReset(POLICY, TopQuarter())):
-        raise ConnectionError("some messages were not sent")
-    return len(messages)
+    return send_workload(target, POLICY, NeverReset(POLICY, TopQuarter()))
 
 
 if __name__ == "__main__":

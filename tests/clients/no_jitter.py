@@ -11,8 +11,8 @@ import random
 import sys
 
 from harness.clients import Target
-from harness.examples.client import Backoff, Policy, Pool, send_all
-from tests.clients._common import main, workload
+from harness.examples.client import Backoff, Policy
+from tests.clients._common import main, send_workload
 
 POLICY = Policy(timeout_s=3.0)
 
@@ -25,11 +25,7 @@ class NoJitter(random.Random):
 
 
 def send(target: Target) -> int:
-    messages = workload(target)
-    pool = Pool(target.host, target.port, POLICY, tls=target.tls, cafile=target.cafile)
-    if send_all(pool, messages, Backoff(POLICY, NoJitter())):
-        raise ConnectionError("some messages were not sent")
-    return len(messages)
+    return send_workload(target, POLICY, Backoff(POLICY, NoJitter()))
 
 
 if __name__ == "__main__":

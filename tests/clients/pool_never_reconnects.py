@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 
 from harness.clients import Target
-from harness.examples.client import Policy, Pool, send_all
-from tests.clients._common import main, workload
+from harness.examples.client import Policy, Pool
+from tests.clients._common import main, send_workload
 
 POLICY = Policy(timeout_s=3.0, max_attempts=4)
 
@@ -25,11 +25,7 @@ class StickyPool(Pool):
 
 
 def send(target: Target) -> int:
-    messages = workload(target)
-    pool = StickyPool(target.host, target.port, POLICY, tls=target.tls, cafile=target.cafile)
-    if send_all(pool, messages):
-        raise ConnectionError("some messages were not sent")
-    return len(messages)
+    return send_workload(target, POLICY, pool=StickyPool)
 
 
 if __name__ == "__main__":

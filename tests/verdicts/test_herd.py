@@ -184,3 +184,22 @@ def test_simulated_false_fail_rate_is_below_one_in_a_thousand_and_no_jitter_alwa
     trials = 20_000  # no fail in 20,000: below 1.5e-4 at 95 % confidence
     assert simulate("full", DELAY_S, 20, trials, loaded, shared_stalls=True) == 0
     assert simulate("none", DELAY_S, 20, 2_000, loaded, shared_stalls=True) == 2_000
+
+
+def test_a_last_wave_split_wider_than_the_window_is_undecided() -> None:
+    """Four waves of 20 (the herd-outage scenario), the last one's replies spread over
+    0.3 s: the last whole wave is the third, whose 'retries' are the split fourth wave,
+    refused 0.4 s later by a fleet without jitter. Judged, it would pass; undecided."""
+    s = Script()
+    attempts = {k: s.attempt(0.001 * k) for k in range(20)}
+    t = 1.0
+    for wave, delay in enumerate((0.1, 0.2, 0.4, 0.8)):
+        for k, a in attempts.items():
+            at = t + (0.015 * k if wave == 3 else 0.0001 * k)
+            s.fault(a, "reply", "banner", "send", at).reply(a, "421 4.3.2 Going down", at)
+            s.close(a, "server-close", at + 0.0002)
+        attempts = {k: s.attempt(t + 0.015 * k + delay) for k in range(20)}
+        t += 1.5
+    r = herd_disperses(s.recorder.timeline(), DELAY_S, QUIET, clients=20)
+    assert r.status == "inconclusive"
+    assert r.evidence["refused_after"] == 20 and "did not fail at one instant" in r.detail
