@@ -26,7 +26,8 @@ _COMMAND_OF_PHASE = {
 
 
 class PlannedFault(Protocol):
-    """What this module reads of a planned fault (a :class:`harness.faults.Fault`)."""
+    """What this module reads of a planned fault (a :class:`harness.faults.Fault`); and
+    ``when``, on the kinds limited to one side of TLS (``hang``, ``capabilities``)."""
 
     @property
     def kind(self) -> str: ...
@@ -169,6 +170,11 @@ def _what_came(fault: PlannedFault, attempts: Sequence[Attempt]) -> str:
     sent = [c for a in attempts for c in a.commands if _is(c, command)]
     if not sent:
         return f"{which} sent no {command}"
+    when = getattr(fault, "when", "always")  # a fault limited to one side of TLS
+    if when in ("before-tls", "after-tls") and not any(
+            _is(c.text, command) and bool(c.data.get("tls")) == (when == "after-tls")
+            for a in attempts for c in a.of_kind("command")):
+        return f"{which} sent no {command} {'over TLS' if when == 'after-tls' else 'before TLS'}"
     occurrence = int(getattr(fault, "occurrence", 0) or 0)
     if occurrence > len(sent):
         return (f"it fires at {command} number {occurrence} of the run, and {which} sent"

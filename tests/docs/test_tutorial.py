@@ -57,6 +57,7 @@ def argv(line: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # its commands' own bound: the whole catalogue runs in step 7
 def test_the_tutorial_runs_as_written(tmp_path: Path) -> None:
     text = TUTORIAL.read_text()
     ran: subprocess.CompletedProcess[str] | None = None
