@@ -9,7 +9,9 @@ one connection kept between them (a pool of one, as mailers keep): when the serv
 it while idle (RFC 5321 §3.8's asynchronous ``421 4.4.2``, or a reset), the message goes
 again at once on a new socket, never reported lost or refused. ``--client-index``
 (HARNESS_CLIENT_INDEX) tells one instance of a fleet from another; HARNESS_SMTP_RCPT
-(comma-separated) sets recipients.
+(comma-separated) sets recipients, and those the server defers with a 4yz while taking
+the others (``452 4.5.3 Too many recipients``) get the message in a later transaction.
+With ``--user`` (HARNESS_SMTP_USER) it logs in, over TLS only, once per connection.
 
     python -m harness.examples.client --host 127.0.0.1 --port 2525
 """
@@ -194,7 +196,8 @@ def send_once(pool: Pool, message: EmailMessage,
 def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None = None, *,
                       log: bool = False) -> int:
     """Deliver ``message``; returns the tries it took. A pooled connection that died
-    while idle is replaced at once; other transient failures wait ``backoff``'s delay.
+    while idle is replaced at once; other transient failures wait ``backoff``'s delay,
+    and so do recipients deferred with a 4yz, which the next try sends to alone.
 
     Raises PermanentFailure on a 5yz reply, or the last transient error once
     ``max_attempts`` tries failed.
@@ -228,6 +231,7 @@ def send_with_retries(pool: Pool, message: EmailMessage, backoff: Backoff | None
                 return attempt
             recipients = list(due)
             failure = smtplib.SMTPRecipientsRefused(due)
+            reused = False  # the server deferred them: wait, as for any transient failure
         if attempt == policy.max_attempts:
             raise failure
         delay = 0.0 if reused else backoff.next_delay()  # idle-closed: not the server's health

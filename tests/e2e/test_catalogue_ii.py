@@ -10,9 +10,17 @@ import sys
 
 import pytest
 
+from harness import FakeSMTPServer, faults
 from harness.clients import CommandClient, Target
 from harness.engine import Engine
-from harness.examples.client import PermanentFailure, Policy, Pool, send_all, send_with_retries
+from harness.examples.client import (
+    PermanentFailure,
+    Policy,
+    Pool,
+    build_message,
+    send_all,
+    send_with_retries,
+)
 from harness.model import load_scenario
 from tests.clients import Specimen
 from tests.clients._common import workload
@@ -176,3 +184,24 @@ def test_a_one_message_one_recipient_client_is_not_exercised(
         run.call(one_message, time_limit_s=6.0)
     assert run.result.outcome == "not-exercised"
     assert any(why.endswith(reason) for why in run.result.why), run.result.why
+
+
+def test_a_recipient_deferred_on_a_reused_connection_waits_its_backoff(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Message 2 goes on the connection message 1 used; bob@ gets 451 there while alice@
+    is accepted. The bundled client sends it to bob@ alone after its backoff delay: the
+    "at once" of a connection that died while idle is not for a server that said later."""
+    fault = faults.Reply(at="rcpt", match="bob@", reply="451 4.7.1 Try again later",
+                         occurrence=2)
+    two = ["alice@harness.test", "bob@harness.test"]
+    with FakeSMTPServer([fault]) as server:
+        pool = Pool(server.host, server.port, Policy(timeout_s=3.0))
+        messages = [build_message("a@harness.test", two, f"message {n}") for n in (1, 2)]
+        assert send_all(pool, messages, log=True) == 0
+        timeline = server.recorder.wait_for(
+            lambda t: all(a.end_ns is not None for a in t.attempts), 5.0)
+    assert [m.rcpt_tos for m in timeline.messages] == [
+        tuple(two), ("alice@harness.test",), ("bob@harness.test",)]
+    assert len(timeline.attempts) == 1
+    log = capsys.readouterr().err
+    assert "retrying in" in log and "at once" not in log
