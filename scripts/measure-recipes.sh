@@ -4,7 +4,11 @@
 # loop), keep each run's report in docs/recipes/reports/, and rebuild docs/recipes/matrix.md
 # from them. One client at a time, two scenarios at once: the machine's cores are shared.
 #
-#   bash scripts/measure-recipes.sh [CLIENT...]     (CLIENT: go java php ruby perl; default all)
+#   bash scripts/measure-recipes.sh [--only SCENARIO,...] [CLIENT...]
+#                                          (CLIENT: go java php ruby perl; default all)
+#
+# --only measures just those scenarios (new ones, say) and merges them into the kept
+# reports, which record it; without it, every report is replaced.
 #
 # Defaults runs get a 30 s time limit per scenario: libraries without timeouts otherwise
 # hang until each scenario's own limit (up to 90 s), and the verdict is the same.
@@ -32,16 +36,23 @@ measure() {  # NAME CLIENT VERSION SHOWN-COMMAND -- COMMAND...
       [ "$configuration" = defaults ] && env=(env "SSL_CERT_FILE={cafile}")
     fi
     echo "== $name, $configuration" >&2
-    harness run -j 2 "${limit[@]}" --json "$build/report.json" -- "${env[@]}" "$@" "${extra[@]}" \
+    harness run -j 2 "${limit[@]}" --json "$build/report.json" "${only[@]}" \
+      -- "${env[@]}" "$@" "${extra[@]}" \
       > "$build/console.txt" || true
     tail -1 "$build/console.txt" >&2
     python -m harness.scorecard_matrix add "$build/report.json" \
       --out "$reports/$name.$configuration.json" --client "$client" --version "$version" \
-      --configuration "$configuration" --commit "$commit" \
+      --configuration "$configuration" --commit "$commit" "${merge[@]}" \
       --command "harness run -j 2${limit[*]:+ ${limit[*]}} -- ${env[*]:+${env[*]} }$shown ${extra[*]}"
   done
 }
 
+only=() merge=()
+if [ "${1:-}" = --only ]; then
+  IFS=, read -r -a only <<< "$2"
+  merge=(--merge)
+  shift 2
+fi
 selected=("$@")
 chosen() { [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
 
