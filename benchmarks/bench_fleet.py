@@ -1,13 +1,16 @@
-"""The herd scenario end to end: a fleet of 20 processes of the bundled client passes
-``herd-outage`` and 20 processes of a client without jitter fail it, run after run.
+"""The fleet and workload scenarios end to end, run after run: a fleet of 20 processes
+of the bundled client passes ``herd-outage`` and 20 processes of a client without jitter
+fail it; the bundled client passes ``backoff-reset-after-success`` and a client that
+never resets its backoff fails it.
 
-    python -m benchmarks.bench_fleet             # 20 runs each way
-    python -m benchmarks.bench_fleet --runs 3    # a smoke run
+    python -m benchmarks.bench_fleet                            # 20 runs each way
+    python -m benchmarks.bench_fleet --runs 3 --scenario herd-outage   # a smoke run
 
-Each run starts the scenario's 20 clients as commands, as ``harness run`` does, against
-its own server; the ``herd-disperses`` result of every run is counted (passed, failed,
-inconclusive), and a run whose whole verdict went the other way is printed. The
-simulated false-fail rate of the statistic is ``benchmarks.bench_herd``'s.
+Each run starts the scenario's clients as commands, as ``harness run`` does, against its
+own server; the result of the check the scenario exists for is counted (passed, failed,
+inconclusive), with how many runs passed as a whole (and were exercised); every run's
+detail goes to stderr. The simulated false-fail rate of the herd statistic is
+``benchmarks.bench_herd``'s.
 """
 
 from __future__ import annotations
@@ -22,19 +25,29 @@ from harness.examples.client import DEMO_COMMAND
 from harness.model import load_scenario
 from harness.run import Run
 
-SCENARIO = "herd-outage"
-FLEETS = {
-    "bundled client (full jitter)": list(DEMO_COMMAND),
-    "no_jitter (tests/clients)": [sys.executable, "-m", "tests.clients.no_jitter",
-                                  "--host", "{host}", "--port", "{port}"],
+
+def zoo(name: str) -> list[str]:
+    return [sys.executable, "-m", f"tests.clients.{name}", "--host", "{host}", "--port",
+            "{port}"]
+
+
+CASES = {
+    "herd-outage": ("herd-disperses", {
+        "bundled client (full jitter)": list(DEMO_COMMAND),
+        "no_jitter (tests/clients)": zoo("no_jitter")}),
+    "backoff-reset-after-success": ("resets-backoff", {
+        "bundled client (resets)": list(DEMO_COMMAND),
+        "no_backoff_reset (tests/clients)": zoo("no_backoff_reset")}),
 }
+"""scenario: (the check it exists for, {fleet: command})."""
 
 
-def run_once(command: Sequence[str], seed: int) -> tuple[str, bool, str]:
-    """(herd-disperses status, verdict passed, the check's detail) of one run."""
-    with Run(load_scenario(SCENARIO), seed=seed) as run:
+def run_once(scenario: str, check: str, command: Sequence[str], seed: int
+             ) -> tuple[str, bool, str]:
+    """(the check's status, verdict passed and exercised, the check's detail) of one run."""
+    with Run(load_scenario(scenario), seed=seed) as run:
         run.run_client(CommandClient(list(command)))
-    result = run.verdict.result("herd-disperses")
+    result = run.verdict.result(check)
     return result.status, run.verdict.passed and not run.result.why, result.detail
 
 
@@ -43,20 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--scenario", choices=list(CASES), action="append",
+                        help="the scenarios to run (default: both)")
     args = parser.parse_args(argv)
-    print("| fleet (20 processes) | runs | herd-disperses passed | failed | inconclusive |"
+    print("| scenario | client | runs | check passed | failed | inconclusive |"
           " scenario passed |")
-    print("|---|---|---|---|---|---|")
-    for name, command in FLEETS.items():
-        counts: Counter[str] = Counter()
-        passed = 0
-        for seed in range(1, args.runs + 1):
-            status, ok, detail = run_once(command, seed)
-            counts[status] += 1
-            passed += ok
-            print(f"  {name} run {seed}: {status}: {detail[:160]}", file=sys.stderr)
-        print(f"| {name} | {args.runs} | {counts['passed']} | {counts['failed']} |"
-              f" {counts['inconclusive']} | {passed} |")
+    print("|---|---|---|---|---|---|---|")
+    for scenario in args.scenario or list(CASES):
+        check, fleets = CASES[scenario]
+        for name, command in fleets.items():
+            counts: Counter[str] = Counter()
+            passed = 0
+            for seed in range(1, args.runs + 1):
+                status, ok, detail = run_once(scenario, check, command, seed)
+                counts[status] += 1
+                passed += ok
+                print(f"  {scenario} {name} run {seed}: {status}: {detail[:160]}",
+                      file=sys.stderr)
+            print(f"| {scenario} ({check}) | {name} | {args.runs} | {counts['passed']} |"
+                  f" {counts['failed']} | {counts['inconclusive']} | {passed} |", flush=True)
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import random
 import smtplib
 import ssl
@@ -286,14 +287,17 @@ def send_with_retries(target: Target, policy: Policy = Policy(),
 
 
 def main(send: Callable[[Target], object], argv: Sequence[str] | None = None) -> int:
-    """``python -m tests.clients.<name> --host H --port P [--tls MODE] [--cafile F]``."""
+    """``python -m tests.clients.<name> --host H --port P [--tls MODE] [--cafile F]``; the
+    workload (messages, the instance's index) from the environment the harness sets."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     parser.add_argument("--cafile", default="")
     args = parser.parse_args(argv)
-    target = Target(args.host, args.port, tls=args.tls, cafile=args.cafile or None)
+    target = Target(args.host, args.port, tls=args.tls, cafile=args.cafile or None,
+                    messages=int(os.environ.get("HARNESS_SMTP_MESSAGES") or 1),
+                    client=int(os.environ.get("HARNESS_CLIENT_INDEX") or 0))
     try:
         send(target)
     except Exception as error:  # the exit status is how a command reports failure
