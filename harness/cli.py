@@ -160,7 +160,9 @@ def _seconds(text: str) -> float:
 def _port(text: str) -> int:
     """A TCP port, 0 meaning any free one (argparse type)."""
     if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number (0 to 65535), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a port number (0 to 65535), got {text!r}"
+                                         " (give the scenario before --live, or --live"
+                                         " last)")
     return int(text)
 
 

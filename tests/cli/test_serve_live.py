@@ -67,7 +67,10 @@ def test_the_live_page_follows_the_attempts_and_shows_the_verdict(tmp_path: Path
 
 def test_live_takes_a_port_and_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "no-fault", "--port", "0", "--live", "web"]) == 2
-    assert "expected a port number" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "expected a port number (0 to 65535), got 'web'" in err
+    assert main(["serve", "--live", "no-fault", "--port", "0"]) == 2  # --live took the name
+    assert "give the scenario before --live" in capsys.readouterr().err
 
 
 def test_a_live_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
