@@ -173,11 +173,11 @@ class Client:
         self.reply(220)
         self.command(b"EHLO bench.example.org\r\n", 250)
 
-    def send(self) -> None:
+    def send(self, message: bytes = MESSAGE) -> None:
         self.command(b"MAIL FROM:<bench@example.org>\r\n", 250)
         self.command(b"RCPT TO:<sink@example.org>\r\n", 250)
         self.command(b"DATA\r\n", 354)
-        self.command(MESSAGE, 250)
+        self.command(message, 250)
 
     def quit(self) -> None:
         self.command(b"QUIT\r\n", 221)

@@ -13,6 +13,13 @@ already seen shows as a ratio that falls from window to window.
 
 After each window the resident memory (VmRSS) of both processes is read, and the growth of
 ``harness serve``'s per 10,000 messages is reported.
+
+    python -m benchmarks.bench_serve --memory 1000000 --log rss.tsv
+
+is the long run behind the memory budget (docs/performance.md): that many messages, one
+connection each and each with its own Message-ID (a newsletter), into both servers in
+turn, 10,000 at a time; the resident memory of both after each 10,000, printed (and
+appended to ``--log``) as it goes, so that a run stopped early still says how far it got.
 """
 
 from __future__ import annotations
@@ -29,11 +36,13 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from benchmarks._figures import Figure, table
-from benchmarks.bench_engine import Client, SMTPError
+from benchmarks.bench_engine import MESSAGE, Client, SMTPError
 
 MODES = ("one connection", "connection per message")
+BUDGET_MIB = 256  # resident memory of harness serve for a million messages (performance.md)
 SERVERS = ("harness", "aiosmtpd")
 
 
@@ -102,6 +111,56 @@ def _window(port: int, mode: str, messages: int) -> float:
             client.send()
             client.quit()
     return messages / (time.perf_counter() - start)
+
+
+def newsletter(number: int) -> bytes:
+    """Message ``number`` of a newsletter: the benchmark's message, its own Message-ID."""
+    return MESSAGE.replace(b"<bench@example.org>", b"<%d.bench@example.org>" % number)
+
+
+def memory_run(messages: int, step: int = 10_000, log: Path | None = None,
+               out: TextIO = sys.stdout) -> list[tuple[int, int, int]]:
+    """``messages`` messages, a connection each, into ``harness serve`` and bare aiosmtpd
+    in turn, ``step`` at a time: (messages so far, harness RSS, aiosmtpd RSS) after each."""
+    points: list[tuple[int, int, int]] = []
+    with _listening("harness") as (harness, harness_port), \
+            _listening("aiosmtpd") as (bare, bare_port):
+        points.append((0, rss_bytes(harness.pid), rss_bytes(bare.pid)))
+        started = time.monotonic()
+        for sent in range(0, messages, step):
+            for port in (harness_port, bare_port):
+                for number in range(sent, min(messages, sent + step)):
+                    client = Client("127.0.0.1", port)
+                    client.greet()
+                    client.send(newsletter(number))
+                    client.quit()
+            point = (min(messages, sent + step), rss_bytes(harness.pid), rss_bytes(bare.pid))
+            points.append(point)
+            line = (f"{point[0]}\t{point[1] / 2**20:.1f}\t{point[2] / 2**20:.1f}"
+                    f"\t{time.monotonic() - started:.0f}\t{os.getloadavg()[0]:.1f}")
+            print(line, file=out, flush=True)
+            if log is not None:
+                with log.open("a") as file:
+                    print(line, file=file)
+    return points
+
+
+def memory_figures(points: Sequence[tuple[int, int, int]]) -> list[Figure]:
+    harness = [(m, h) for m, h, _ in points]
+    bare = [(m, b) for m, _, b in points]
+    per_10k, bare_10k = _per_10k(harness), _per_10k(bare)
+    last, (sent, harness_rss, bare_rss) = harness[-1][1], points[-1]
+    million = last + per_10k * (1_000_000 - sent) / 10_000
+    return [
+        Figure("serve", f"resident memory growth per 10,000 messages ({sent:,} messages)",
+               f"{per_10k / 2**20:.1f} MiB", f"{bare_10k / 2**20:.1f} MiB"),
+        Figure("serve", f"resident memory after {sent:,} messages",
+               f"{harness_rss / 2**20:.0f} MiB", f"{bare_rss / 2**20:.0f} MiB"),
+        Figure("serve", "resident memory for 1,000,000 messages"
+               + (" (extrapolated)" if sent < 1_000_000 else ""),
+               f"{million / 2**20:.0f} MiB", "", None, f"< {BUDGET_MIB} MiB",
+               million < BUDGET_MIB * 2**20),
+    ]
 
 
 @dataclass
@@ -185,7 +244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=10)
     parser.add_argument("--per-window", type=int, default=2_000,
                         help="messages per window and mode")
+    parser.add_argument("--memory", type=int, metavar="N",
+                        help="the memory run instead: N messages, a connection each")
+    parser.add_argument("--log", type=Path, help="with --memory: append each point here")
     args = parser.parse_args(argv)
+    if args.memory:
+        print("messages\tharness MiB\taiosmtpd MiB\tseconds\tload")
+        try:
+            points = memory_run(args.memory, log=args.log)
+        except (SMTPError, OSError, RuntimeError) as error:
+            print(f"serve memory run failed: {error}", file=sys.stderr)
+            return 1
+        print()
+        print(table(memory_figures(points), with_area=False))
+        return 0
     if args.quick:
         args.windows, args.per_window = 2, 500
     load = os.getloadavg()[0]

@@ -196,6 +196,14 @@ class Timeline:
         """A monotonic stamp as seconds from the start of the run."""
         return None if t_ns is None else round((t_ns - self.origin_ns) / 1e9, 6)
 
+    def by_index(self) -> Sequence[Attempt]:
+        """The attempts in order of their numbers. A Recorder's timeline is in that order
+        already, and a long run's is read one attempt at a time (sorting it would hold
+        them all at once); a hand-built one is sorted."""
+        if isinstance(self.attempts, _Attempts):
+            return self.attempts
+        return sorted(self.attempts, key=lambda a: a.index)
+
     def listed(self) -> list[Attempt]:
         """The attempts a report lists in full: all of them, except in a run long enough
         to fold (``folded``), where the uneventful ones (:func:`uneventful`) are counted
@@ -290,7 +298,7 @@ def printable(line: bytes) -> str:
     return line.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
 
 
-PACK_AFTER = 100_000
+PACK_AFTER = 20_000
 """Events a Recorder keeps as plain tuples. Past that (a long run: ``harness serve`` with a
 mailer sending thousands of messages) the run is folded: every ``_BLOCK`` events of an
 attempt that stays open are packed (pickled and compressed), and attempts that closed
@@ -542,7 +550,7 @@ class Recorder:
     def _fold_state(self) -> None:
         """What a long run folds into (see ``PACK_AFTER``); empty until it does."""
         self._opened = 0
-        self._where = array("L", [0])  # per attempt number: 0 live, else its batch + 1
+        self._where = array("I", [0])  # per attempt number: 0 live, else its batch + 1
         self._closed: deque[int] = deque()  # closed, live attempts, oldest first
         self._folded_attempts = _Batches()
         self._folded_messages = _Batches()
@@ -756,7 +764,7 @@ class Recorder:
         late = {index: tuple(raws) for index, raws in self._late.items()}
         return Timeline(
             self._origin_ns,
-            _Attempts(live, array("L", self._where), self._folded_attempts.frozen(), late),
+            _Attempts(live, array("I", self._where), self._folded_attempts.frozen(), late),
             _Messages(tuple(self._messages), self._folded_messages.frozen()),
             self._bodies_not_kept,
             folded,

@@ -30,7 +30,7 @@ def series(timeline: Timeline) -> list[list[int]]:
     """The attempts of each message in turn: each series ends with the attempt that
     delivered; the last one may end without a delivery (the client gave up)."""
     found: list[list[int]] = [[]]
-    for attempt in sorted(timeline.attempts, key=lambda a: a.index):
+    for attempt in timeline.by_index():
         found[-1].append(attempt.index)
         if delivered_ok(attempt):
             found.append([])

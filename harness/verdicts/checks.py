@@ -61,8 +61,16 @@ def asked_for(groups: list[Copies], messages: int) -> list[Copies]:
     return result
 
 
-def _copies_evidence(groups: Sequence[Copies]) -> dict[str, list[int]]:
-    return {g.key: list(g.attempts) for g in groups}
+EVIDENCE_GROUPS = 100
+"""Past this many distinct messages (a long ``serve`` run), the ``copies`` evidence names
+only the messages stored more than once; ``stored_once`` counts the rest."""
+
+
+def _copies_evidence(groups: Sequence[Copies]) -> dict[str, Any]:
+    if len(groups) <= EVIDENCE_GROUPS:
+        return {g.key: list(g.attempts) for g in groups}
+    several = {g.key: list(g.attempts) for g in groups if g.count > 1}
+    return {**several, "stored_once": len(groups) - len(several)}
 
 
 def delivered(timeline: Timeline, expected: Delivered, messages: int = 1) -> Result:

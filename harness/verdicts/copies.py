@@ -16,7 +16,7 @@ from harness.timeline import PER_ATTEMPT_HEADERS, StoredMessage, content_digest
 
 __all__ = ["PER_ATTEMPT_HEADERS", "Copies", "content_digest", "group_copies"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Copies:
     """The stored copies of one message: ``key`` names it in reports (its first
     Message-ID, else a content digest), ``attempts`` and ``message_ids`` follow the

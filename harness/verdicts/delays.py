@@ -91,7 +91,7 @@ def retries(timeline: Timeline) -> list[Retry]:
     """Every attempt that followed a failed one, with both spacings, in order."""
     found: list[Retry] = []
     n = 0
-    attempts = sorted(timeline.attempts, key=lambda a: a.index)
+    attempts = timeline.by_index()
     for previous, current in pairwise(attempts):
         failure = failure_ns(previous)
         if failure is None:
