@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.batch import resolve
@@ -40,6 +40,7 @@ def test_a_bad_shard_is_a_usage_error(text: str) -> None:
     assert main(["run", "no-fault", "--shard", text, "--", "true"]) == 2
 
 
+@settings(deadline=None)  # Hypothesis's 200 ms per example is a wall clock; load breaks it
 @given(durations=st.lists(st.floats(0.0, 100.0), max_size=40), count=st.integers(1, 6))
 def test_every_scenario_runs_in_exactly_one_shard_in_selection_order_and_in_balance(
     durations: list[float], count: int
