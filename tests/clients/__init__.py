@@ -57,4 +57,5 @@ ZOO = (
     Specimen("plaintext_fallback", "falls back to plaintext"),
     Specimen("auth_before_tls", "sends AUTH before TLS"),
     Specimen("auth_hammer", "retries the same credentials after 535"),
+    Specimen("doubled_retries", "the application retries a library that retries"),
 )
