@@ -5,7 +5,8 @@ Every scenario in the report gets a mark. Only ``passed`` earns credit: a scenar
 not exercised (its situation never arose), was interrupted, or passed with an inconclusive
 check (timing noise left a verdict open) is shown as such and counts as no credit, as does
 a built-in scenario the report does not contain. A category's grade comes from the share
-of its scenarios that earned credit; the overall grade is the lowest category grade, since
+of its scenarios that earned credit (a category none of whose scenarios was exercised has
+no grade); the overall grade is the lowest category grade, since
 a client that never retries or trusts any certificate is not saved by its other marks.
 
 Reports without an ``outcome`` per scenario (from before it existed) are read by their
@@ -72,9 +73,10 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("*idle*", "idle"),
     ("banner-421-throttle", "backoff"), ("connection-limit", "backoff"),
     ("rate-limit", "backoff"), ("*herd*", "backoff"), ("*jitter*", "backoff"),
-    ("outage-*", "backoff"),
+    ("outage-*", "backoff"), ("backoff-*", "backoff"),
     ("never-answers", "timeouts"), ("*blackhole*", "timeouts"), ("slow-*", "timeouts"),
     ("tarpit", "timeouts"), ("*silent*", "timeouts"), ("stop-reading-*", "timeouts"),
+    ("implicit-plaintext-*", "starttls"), ("auth-required", "transient"),
     ("greylist", "transient"), ("reset-*", "transient"), ("close-mid-*", "transient"),
     ("limit-data-*", "transient"), ("proxy-down-*", "transient"),
 )
@@ -148,7 +150,12 @@ class CategoryScore:
 
     @property
     def grade(self) -> Grade | None:
-        return grade_of(self.credited / self.total) if self.marks else None
+        """None without scenarios, or when none of them was exercised: a category whose
+        situations never arose (a client that never keeps a connection open meets no idle
+        timeout) says nothing either way, so it neither earns nor costs a grade."""
+        if all(m.mark == "not-exercised" for m in self.marks):
+            return None
+        return grade_of(self.credited / self.total)
 
     @property
     def uncredited(self) -> tuple[ScenarioMark, ...]:

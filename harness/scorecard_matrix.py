@@ -122,7 +122,11 @@ def excerpt(result: Mapping[str, Any]) -> list[str]:
 
 def _grade_cell(card: Scorecard, key: str) -> str:
     score = next(c for c in card.categories if c.category.key == key)
-    return f"{score.grade} {score.credited}/{score.total}" if score.marks else "—"
+    if not score.marks:
+        return "—"
+    if score.grade is None:
+        return f"not exercised 0/{score.total}"
+    return f"{score.grade} {score.credited}/{score.total}"
 
 
 def build(folder: Path) -> str:
@@ -172,7 +176,9 @@ def build(folder: Path) -> str:
                      f" {measured['configuration']} | {card.grade or '—'} |"
                      f" {card.credited}/{card.total} | {card.count('not-exercised')} |"
                      f" {card.count('inconclusive')} | " + " | ".join(cells) + " |")
-    lines += ["", "`—`: no scenario of that group in the catalogue yet. *Not exercised*: the"
+    lines += ["", "`—`: no scenario of that group in the catalogue yet; `not exercised 0/N`:"
+              " none of the group's scenarios was exercised, so it has no grade. *Not"
+              " exercised*: the"
               " scenario's situation never arose (say, a second recipient for a client that"
               " sends to one), so it says nothing about the client; *inconclusive*: no check"
               " failed, but timing noise left one undecided. Neither earns credit.", ""]

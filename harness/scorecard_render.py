@@ -41,7 +41,7 @@ def render_console(card: Scorecard) -> str:
                 lines.append(f"  -  {score.category.title:<{width}}  no scenario in this run")
             continue
         share = f"{score.credited:>2}/{score.total:<2}"
-        line = f"  {score.grade}  {score.category.title:<{width}}  {share}"
+        line = f"  {score.grade or '-'}  {score.category.title:<{width}}  {share}"
         if score.uncredited:
             line += f"  {_behind(score)}"
         lines.append(line.rstrip())

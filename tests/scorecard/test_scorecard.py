@@ -52,7 +52,11 @@ def test_every_category_of_the_issue_is_there_and_names_decide() -> None:
                 "auth-535": "permanent", "auth-454": "transient", "something-new": "other",
                 "class-mismatch-451": "transient", "class-mismatch-550": "permanent",
                 "no-esmtp-starttls": "starttls", "outage-never-ends": "backoff",
-                "silent-after-rcpt": "timeouts"}
+                "silent-after-rcpt": "timeouts", "backoff-reset-after-success": "backoff",
+                "herd-outage": "backoff", "stop-reading-mid-data": "timeouts",
+                "idle-timeout-421": "idle", "implicit-plaintext-server": "starttls",
+                "auth-required": "transient", "size-limit-552": "permanent",
+                "rcpt-452-too-many": "transient"}
     assert {name: category_of(name).key for name in expected} == expected
 
 
@@ -144,8 +148,8 @@ def test_scorecard_of_a_real_run_names_what_failed(tmp_path: Path,
     assert out == render_console(card)
     assert card.count("failed") == 1 and card.credited == 3
     backoff = next(c for c in card.categories if c.category.key == "backoff")
-    assert backoff.uncredited[0].scenario == "banner-421-throttle"
-    assert backoff.uncredited[0].mark == "failed"
+    throttle = next(m for m in backoff.uncredited if m.scenario == "banner-421-throttle")
+    assert throttle.mark == "failed"  # the others of the category did not run: not-run
     assert "banner-421-throttle (failed: " in out
     assert markdown.read_text() == render_markdown(card)
     assert badge.read_text() == render_badge(card)
@@ -178,3 +182,19 @@ def _parser_args(argv: list[str]) -> Any:
     from harness.cli import _parser
 
     return _parser().parse_args(argv)
+
+
+def test_a_category_none_of_whose_scenarios_was_exercised_has_no_grade() -> None:
+    """A client that opens a new connection per message meets no idle timeout: the idle
+    scenarios are not exercised, earn no credit, and neither grade the category nor pull
+    the overall grade down; one exercised and failed scenario would."""
+    unexercised = {"scenarios": [result("no-fault"), *(
+        result(name, "not-exercised", why_not_exercised=["no connection was reused"])
+        for name in ("idle-timeout-421", "idle-timeout-reset"))]}
+    card = scorecard(unexercised)
+    idle = next(c for c in card.categories if c.category.key == "idle")
+    assert idle.grade is None and idle.credited == 0 and idle.total == 2
+    assert card.grade == "A" and card.credited == 1 and card.total == 3
+    assert "-  Idle reconnect" in render_console(card)
+    failed = {"scenarios": [*unexercised["scenarios"][:2], result("idle-timeout-reset", "failed")]}
+    assert scorecard(failed).grade == "F"
