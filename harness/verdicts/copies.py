@@ -74,15 +74,29 @@ def group_copies(messages: Sequence[StoredMessage]) -> list[Copies]:
         for label in filter(None, (message.message_id, message.digest)):
             j = first_seen.setdefault(label, i)
             parent[root(i)] = root(j)
+    # what a Copies needs of each message, not the message (a long run's are read one at
+    # a time, a kept body with each); a message stored once needs no group
+    joined = bytearray(len(messages))
+    for i in range(len(messages)):
+        if (r := root(i)) != i:
+            joined[i] = joined[r] = 1
+    found: list[Copies | list[StoredMessage]] = []
     groups: dict[int, list[StoredMessage]] = {}
     for i, message in enumerate(messages):
-        groups.setdefault(root(i), []).append(message)
-    return [
-        Copies(
-            key=group[0].message_id or group[0].digest,
-            attempts=tuple(m.attempt for m in group),
-            message_ids=tuple(m.message_id for m in group),
-            recipients=tuple(tuple(r.lower() for r in m.rcpt_tos) for m in group),
-        )
-        for group in groups.values()
-    ]
+        if not joined[i]:
+            found.append(_copies([message]))
+        elif (r := root(i)) in groups:
+            groups[r].append(message)
+        else:
+            groups[r] = [message]
+            found.append(groups[r])
+    return [group if isinstance(group, Copies) else _copies(group) for group in found]
+
+
+def _copies(group: Sequence[StoredMessage]) -> Copies:
+    return Copies(
+        key=group[0].message_id or group[0].digest,
+        attempts=tuple(m.attempt for m in group),
+        message_ids=tuple(m.message_id for m in group),
+        recipients=tuple(tuple(r.lower() for r in m.rcpt_tos) for m in group),
+    )
