@@ -196,7 +196,8 @@ class FaultySMTP(SMTP):
         self._linger: asyncio.TimerHandle | None = None
         self._tls_active = False
         self._in_limbo = False  # between STARTTLS and a handshake that will not happen
-        self._plaintext_tls = False  # a fault made TLS plaintext; the first bytes to come
+        self._plaintext = False  # a fault made the server skip TLS and carry on in clear
+        self._first_bytes_due = False  # ...and what the client sends first is still to come
         self._capability_edits: list[EditCapabilities] = []
         self._starttls_hidden = False  # a fault took STARTTLS out of the EHLO reply
         self._inject: tuple[str, ...] = ()
@@ -301,8 +302,8 @@ class FaultySMTP(SMTP):
     # -- what crosses the wire ----------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._plaintext_tls:
-            self._plaintext_tls = False
+        if self._first_bytes_due:
+            self._first_bytes_due = False
             self._in_limbo = self._record_plaintext_handshake(data)
         if self._in_limbo:
             return  # a ClientHello nobody will answer is not a command
@@ -506,7 +507,7 @@ class FaultySMTP(SMTP):
 
     async def _take_over(self, action: Action, phase: Phase) -> None:
         if isinstance(action, Plaintext):  # no TLS: what the client sends first tells
-            self._plaintext_tls = True
+            self._plaintext = self._first_bytes_due = True
             raw = self._original_transport or self.transport
             if raw is not None and not raw.is_closing():
                 raw.resume_reading()  # type: ignore[attr-defined]
@@ -684,7 +685,7 @@ class FaultySMTP(SMTP):
         reader_buffer: bytes = getattr(self._reader, "_buffer", b"")
         pipelined = len(reader_buffer)  # sent after STARTTLS, before its ClientHello
         if await self._faults("tls"):
-            return self._plaintext_tls  # a plaintext server carries on without TLS
+            return self._plaintext  # a plaintext server carries on without TLS
         name = self._host.tls.certificate_for(self.attempt)
         self._host.recorder.record(
             self.attempt, "tls", f"{mode} handshake, certificate {name}",
