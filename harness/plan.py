@@ -20,8 +20,6 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from harness import faults
 from harness.chaos.errors import InvalidToxic
 from harness.chaos.toxic import Toxic
@@ -373,8 +371,9 @@ class Plan:
 
     def to_yaml(self, name: str | None = None, *, about: str = "") -> str:
         """The plan as a scenario file, ready to save and run with ``harness run``."""
-        return yaml.safe_dump(self.to_dict(name, about=about), sort_keys=False,
-                              allow_unicode=True)
+        from harness.model.safe_yaml import dump
+
+        return dump(self.to_dict(name, about=about))
 
 
 # -- the scenario-file spelling of faults, toxics and expectations ---------------------

@@ -14,6 +14,10 @@ on the composed node graph *before* any data is built or walked:
 
 Numbers are read as YAML 1.2 reads them: ``1e9`` and ``1E-3`` are numbers, where YAML
 1.1 (PyYAML's default) wants a dot (``1.0e9``) and reads ``1e9`` as a string.
+
+The writing side, :func:`dump`, is here too, so that what it writes this loader reads back
+equal: PyYAML writes a string holding a YAML line break (NEL, U+2028, U+2029) raw inside
+quotes, and a reader folds it (a handshake's ``\x85`` byte came back a space).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -179,3 +184,25 @@ def _control_character(text: str, error: yaml.reader.ReaderError) -> yaml.Marked
         f' an escape inside double quotes ("\\x{code:02x}") if it is meant',
         mark)
 
+
+
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper; a string holding a YAML line break goes double-quoted,
+    where the break is written as an escape."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = '"' if any(c in value for c in _LINE_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump(data: Any) -> str:
+    """``data`` as a scenario file, keys in their order, that reads back equal."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    return text

@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness.chaos.toxic import Toxic
 from harness.clients import PLACEHOLDERS, TLSMode
 from harness.faults import Fault, FaultSchedule
-from harness.model import load
+from harness.model import load, safe_yaml
 from harness.model._base import AttemptsAsWritten, AttemptsField, PositiveCount, Seconds, Strict
 from harness.model.expect import Expect
 from harness.model.fault_items import FaultSpec
@@ -315,7 +314,7 @@ class Scenario(Strict):
 
     def to_yaml(self) -> str:
         """The scenario as a YAML file :meth:`from_str` reads back (a shrunk plan, say)."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return safe_yaml.dump(self.to_dict())
 
     # -- what the run needs --------------------------------------------------------------
 

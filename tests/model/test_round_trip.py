@@ -13,21 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
 
 from harness import faults
 from harness._strategies.kinds import any_faults, any_toxics
 from harness.chaos import Toxic
 from harness.faults import Fault
-from harness.model import Scenario
-from harness.plan import fault_item, toxic_item
+from harness.model import Scenario, safe_yaml
+from harness.plan import Plan, fault_item, toxic_item
 from harness.smtp.faults.base import REGISTRY, Action, FaultContext, Send
 from harness.smtp.faults.shape import setting
 
 
 def through_yaml(item: dict[str, Any]) -> Fault:
-    text = yaml.safe_dump({"name": "round-trip", "faults": [item]}, allow_unicode=True)
+    """Written as the harness writes scenario files (``Plan.to_yaml``), read as it reads them."""
+    text = safe_yaml.dump({"name": "round-trip", "faults": [item]})
     (fault,) = Scenario.from_str(text, source="round-trip.yaml").fault_schedule(seed=1).faults
     return fault
 
@@ -38,10 +38,21 @@ def test_every_fault_kind_goes_to_yaml_and_back_unchanged(fault: Fault) -> None:
     assert through_yaml(fault_item(fault)) == fault
 
 
+@pytest.mark.parametrize("data", [b"\x85", b"ab\x85\x0a", b"\xe2\x80\xa8"])
+def test_bytes_yaml_reads_as_line_breaks_come_back_unchanged(data: bytes) -> None:
+    """NEL (0x85) was written raw in quotes and read back as a space (found by the
+    property above on Python 3.12)."""
+    fault = faults.HandshakeFailure(data=data)
+    assert through_yaml(fault_item(fault)) == fault
+    saved = Plan().add(fault).to_yaml("nel")
+    (loaded,) = Scenario.from_str(saved, source="nel.yaml").fault_schedule(seed=1).faults
+    assert loaded == fault
+
+
 @settings(max_examples=300, deadline=None)
 @given(toxic=any_toxics())
 def test_every_toxic_goes_to_yaml_and_back_unchanged(toxic: Toxic) -> None:
-    text = yaml.safe_dump({"name": "round-trip", "network": [toxic_item(toxic)]})
+    text = safe_yaml.dump({"name": "round-trip", "network": [toxic_item(toxic)]})
     (loaded,) = Scenario.from_str(text, source="round-trip.yaml").toxics()
     assert loaded == toxic
 
