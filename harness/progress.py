@@ -16,6 +16,7 @@ test environments, where every dependency is a cost (docs/reports.md says more).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -247,7 +248,9 @@ class _Through(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        self._progress.report.flush()
+        # the report stream may have closed first: Python 3.13 flushes in __del__
+        with contextlib.suppress(ValueError):
+            self._progress.report.flush()
 
     def isatty(self) -> bool:
         return _isatty(self._progress.report)

@@ -40,6 +40,7 @@ def permissive_client_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT  # set by default from Python 3.13
     _set_versions(ctx, ssl.TLSVersion.TLSv1, ssl.TLSVersion.MAXIMUM_SUPPORTED)
     return ctx
 

@@ -48,8 +48,9 @@ def test_no_fault_control(smtp_server: ServerFactory) -> None:
     assert send(server) is None
     attempt = settled(server).attempt(1)
     assert attempt.reply_codes == [220, 250, 250, 250, 354, 250, 221]
-    assert attempt.commands[1:] == [
-        f"mail FROM:<{SENDER}> size={len(MESSAGE)}", f"rcpt TO:<{RECIPIENT}>", "data", "QUIT",
+    assert [c.lower() for c in attempt.commands[1:]] == [  # smtplib's case varies by version
+        f"mail from:<{SENDER}> size={len(MESSAGE)}".lower(), f"rcpt to:<{RECIPIENT}>".lower(),
+        "data", "quit",
     ]
     assert attempt.data_bytes == len(MESSAGE)
     assert attempt.closed_by == "client-quit"

@@ -68,7 +68,9 @@ def test_a_single_recipient_client_meets_no_partial_rejection() -> None:
     one = run("rcpt-550-partial", send_to("alice@harness.test"))
     skipped = one.verdict.result("no-retry-after-permanent")
     assert (skipped.status, skipped.key) == ("skipped", True)
-    assert "only one recipient was given ('rcpt TO:<alice@harness.test>')" in skipped.detail
+    # the client's own command, quoted; smtplib writes "TO" or "to" by Python version
+    assert "only one recipient was given ('rcpt to:<alice@harness.test>')" in (
+        skipped.detail.lower())
     two = run("rcpt-550-partial", send_to("alice@harness.test", "bob@harness.test"))
     decided = two.verdict.result("no-retry-after-permanent")
     assert decided.status == "passed" and two.passed, two.verdict

@@ -118,6 +118,9 @@ def test_weak_crypto_is_accepted_by_a_verifying_client_at_security_level_0(name:
     cert = variant(name)
     client = verifying_client(cert.cafile)
     client.set_ciphers("DEFAULT:@SECLEVEL=0")
+    # Python 3.13's strict X.509 default also refuses the weak-key leaf for its missing
+    # Authority Key Identifier: off here, so only the weakness is judged
+    client.verify_flags &= ~ssl.VERIFY_X509_STRICT
     with echo_server(cert.server_context()) as server:
         version, _ = exchange(server.port, client, "localhost")
     assert version == "TLSv1.3"
