@@ -15,12 +15,13 @@ import os
 import platform
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 
 from benchmarks._figures import Figure, table
 
 MODULES = ("bench_engine", "bench_serve", "bench_tls", "bench_chaos", "bench_catalogue",
-           "bench_verdicts", "bench_plugin")
+           "bench_verdicts", "bench_growth", "bench_plugin")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=MODULES, help="repeatable")
     args = parser.parse_args(argv)
     found: list[Figure] = []
+    broken: list[str] = []
     for name in args.only or MODULES:
         module = importlib.import_module(f"benchmarks.{name}")
         measure = getattr(module, "figures", None)
@@ -37,14 +39,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         started = time.monotonic()
         print(f"{name}...", end="", flush=True, file=sys.stderr)
-        found += measure(quick=args.quick)
+        try:
+            found += measure(quick=args.quick)
+        except Exception:  # one broken benchmark must not lose the others' figures
+            traceback.print_exc()
+            broken.append(name)
+            found.append(Figure(name.removeprefix("bench_"), "this benchmark failed", "error"))
+            continue
         print(f" {time.monotonic() - started:.0f} s", file=sys.stderr)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
           f" {platform.machine()}, load average {load:.2f} at the end"
           f"{', quick runs' if args.quick else ''}\n")
     print(table(found))
-    return 0
+    if broken:
+        print(f"failed: {', '.join(broken)} (traceback above)", file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

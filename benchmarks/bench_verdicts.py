@@ -38,7 +38,14 @@ from multiprocessing.synchronize import Event
 
 from benchmarks._figures import Figure
 from harness import faults
-from harness.examples.client import Policy, build_message, send_once, send_with_retries
+from harness.examples.client import (
+    Backoff,
+    Policy,
+    Pool,
+    build_message,
+    send_once,
+    send_with_retries,
+)
 from harness.smtp.server import FakeSMTPServer
 from harness.verdicts import BackoffPolicy, Expectations, Verdict, calibrate, judge
 
@@ -104,8 +111,10 @@ def _broken_sender(delay: Callable[[int], float]) -> Callable[[str, int, int], N
     def send(host: str, port: int, seed: int) -> None:
         message = build_message("bench@example.org", ["sink@example.org"])
         for attempt in range(1, POLICY.max_attempts + 1):
+            pool = Pool(host, port, POLICY)
             try:
-                send_once(host, port, message, POLICY, "none", None)
+                send_once(pool, message)
+                pool.close()
                 return
             except (OSError, smtplib.SMTPException):
                 time.sleep(delay(attempt))
@@ -115,7 +124,9 @@ def _broken_sender(delay: Callable[[int], float]) -> Callable[[str, int, int], N
 
 def _correct_sender(host: str, port: int, seed: int) -> None:
     message = build_message("bench@example.org", ["sink@example.org"])
-    send_with_retries(host, port, message, POLICY, rng=random.Random(seed))
+    pool = Pool(host, port, POLICY)
+    send_with_retries(pool, message, Backoff(POLICY, random.Random(seed)))
+    pool.close()
 
 
 def one_run(

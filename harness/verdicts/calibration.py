@@ -75,6 +75,18 @@ class Calibration:
             return "inconclusive"
         return "failed"
 
+    def worst(self, other: Calibration) -> Calibration:
+        """The noisier of two measurements, quantile by quantile: a run is judged with the
+        noise measured as it started and again as its client ended, so a load that rose
+        in between (the other jobs of a batch, a neighbour's test suite) counts."""
+        if not other.measured:
+            return self
+        if not self.measured:
+            return other
+        return Calibration(samples=self.samples + other.samples, sleep_s=self.sleep_s,
+                           p50_s=max(self.p50_s, other.p50_s),
+                           p99_s=max(self.p99_s, other.p99_s), q_s=max(self.q_s, other.q_s))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "measured": self.measured,

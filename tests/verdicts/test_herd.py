@@ -203,3 +203,23 @@ def test_a_last_wave_split_wider_than_the_window_is_undecided() -> None:
     r = herd_disperses(s.recorder.timeline(), DELAY_S, QUIET, clients=20)
     assert r.status == "inconclusive"
     assert r.evidence["refused_after"] == 20 and "did not fail at one instant" in r.detail
+
+
+NOISY = Calibration(samples=300, sleep_s=0.001, p50_s=0.005, p99_s=0.02, q_s=0.025)
+"""A loaded machine's noise: every bound of a fresh series (0.1-0.4 s) is under 20 q."""
+
+
+def test_on_a_noisy_machine_the_grown_delays_still_fail() -> None:
+    assert NOISY.noise_dominates(0.4)
+    t = two_series([0.1, 0.2, 0.4], [0.7, 1.5, 1.8])
+    r = resets_backoff(t, POLICY, NOISY)
+    assert r.status == "failed", r
+    assert [row["status"] for row in r.evidence["retries"]] == ["failed"] * 3
+
+
+def test_on_a_noisy_machine_a_late_fresh_series_is_undecided_not_failed() -> None:
+    # each retry 0.25 s past its fresh bound: beyond two slacks, within four
+    t = two_series([0.1, 0.2, 0.4], [0.35, 0.45, 0.65])
+    assert resets_backoff(t, POLICY, NOISY).status == "inconclusive"
+    assert resets_backoff(two_series([0.1, 0.2, 0.4], [0.1, 0.2, 0.4]), POLICY,
+                          NOISY).status == "passed"

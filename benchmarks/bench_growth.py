@@ -1,0 +1,92 @@
+"""C3 growth under ``backoff: increasing``, simulated: false passes and false fails.
+
+    python -m benchmarks.bench_growth                 # 20,000 simulated runs per row
+    python -m benchmarks.bench_growth --trials 2000   # a smoke run
+
+A run is five retries, as the catalogue's growth scenarios fault five attempts. The
+constant client waits 0.3 s each time (``tests/clients/constant_backoff.py``); the bundled
+client draws full jitter over 0.1 s doubling to a 2 s cap. Each delay gains a reaction
+time drawn from the noise of ``bench_herd`` (idle, or the reference's loaded CI machine),
+and the calibration is the p99.9 of 300 draws of the same noise, as ``calibrate()``
+measures it at the start of a run. ``load rose kx`` multiplies the run's noise after the
+calibration: the case that once let a constant client pass.
+
+A false pass is a passed growth for the constant client, a false fail a failed one for
+the bundled client; each row judges with the very function the check uses
+(``harness.verdicts.backoff.growth``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections import Counter
+from collections.abc import Sequence
+
+from benchmarks._figures import Figure, table
+from benchmarks.bench_herd import Noise, idle, loaded
+from harness.verdicts.backoff import growth
+from harness.verdicts.calibration import Calibration
+from harness.verdicts.delays import Retry
+
+RETRIES = 5
+CONSTANT_S = 0.3
+MODELS: tuple[tuple[str, Noise, float], ...] = (
+    ("idle", idle, 1.0), ("loaded CI", loaded, 1.0), ("loaded CI, load rose 3x", loaded, 3.0),
+    ("idle, load rose 10x", idle, 10.0))
+
+
+def calibrated(rng: random.Random, noise: Noise) -> Calibration:
+    samples = sorted(noise(rng) for _ in range(300))
+    return Calibration(samples=300, sleep_s=0.001, p50_s=samples[150],
+                       p99_s=samples[296], q_s=samples[298])
+
+
+def simulate(client: str, noise: Noise, rise: float, trials: int, seed: int) -> Counter[str]:
+    """Growth outcomes of ``trials`` simulated runs of ``client``."""
+    rng = random.Random(seed)
+    outcomes: Counter[str] = Counter()
+    for _ in range(trials):
+        calibration = calibrated(rng, noise)
+        found = []
+        for n in range(1, RETRIES + 1):
+            sleep = (CONSTANT_S if client == "constant"
+                     else rng.uniform(0, min(2.0, 0.1 * 2 ** (n - 1))))
+            delay = sleep + rise * noise(rng)
+            found.append(Retry(attempt=n + 1, n=n, start_to_start_s=delay,
+                               failure_to_start_s=delay, failed_by="421"))
+        outcomes[growth(found, None, calibration).status] += 1
+    return outcomes
+
+
+def figures(quick: bool = False, trials: int | None = None) -> list[Figure]:
+    """One row per noise model and client, for ``python -m benchmarks``."""
+    count = trials or (2_000 if quick else 20_000)
+    rows: list[Figure] = []
+    for label, noise, rise in MODELS:
+        constant = simulate("constant", noise, rise, count, seed=1)
+        bundled = simulate("bundled", noise, rise, count, seed=2)
+        rows.append(Figure(
+            "verdicts", f"growth, constant 0.3 s client, {label}: passed (failed, undecided)",
+            f"{constant['passed']} of {count}",
+            f"{constant['failed']} failed, {constant['inconclusive']} inconclusive",
+            None, "0 passed", constant["passed"] == 0))
+        rows.append(Figure(
+            "verdicts", f"growth, bundled full-jitter client, {label}: failed (passed)",
+            f"{bundled['failed']} of {count}", f"{bundled['passed']} passed", None,
+            "< 1 in 1,000 failed", bundled["failed"] * 1000 < count))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_growth",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    print(table(figures(trials=args.trials), with_area=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
