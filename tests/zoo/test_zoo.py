@@ -23,6 +23,7 @@ def cells() -> zoo.Cells:
 
 
 pytestmark = [
+    pytest.mark.xdist_group("zoo"),  # one worker computes the table (tests/conftest.py)
     pytest.mark.timeout(600),  # the first test pays for the whole table
     # aiosmtplib (on asyncio's start_tls) leaves the socket of a failed STARTTLS handshake
     # to the garbage collector: the client's library, not the harness
