@@ -99,8 +99,15 @@ class Connection:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._finish()
 
+    def stop_splicing(self, *, flush: bool) -> None:
+        """Take both links off the fast path (a socket is about to close): with
+        ``flush``, what their pipes held is written on before the close."""
+        for link in self.links.values():
+            link.unsplice(flush=flush)
+
     def _shut(self, why: str, *, by_proxy: bool, now: bool) -> None:
         self.closing = True
+        self.stop_splicing(flush=not (self.reset or now))
         if by_proxy:
             reason: CloseReason = "proxy-reset" if self.reset else "proxy-close"
             self.recorder.close_attempt(self.attempt, reason)

@@ -1,7 +1,9 @@
 """One direction of a proxied connection, and the sockets it reads and writes.
 
 A link is a pipeline, as in Toxiproxy: ``source -> [noop] -> toxic1 -> ... -> destination``,
-one task per toxic, joined by channels. With no toxics, reads are written straight on.
+one task per toxic, joined by channels. With no toxics, bytes are spliced from socket to
+socket in the kernel where that can be done (:mod:`harness.chaos.splice`), else each read
+is written straight on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.chaos.splice import Pipes, Splicer, fast_path_possible
 from harness.chaos.stub import Channel, Chunk, Interrupted, Stub
 from harness.chaos.toxic import Toxic
 from harness.chaos.toxics import Noop
@@ -40,6 +43,8 @@ class Owner(Protocol):
     def request_reset(self) -> None: ...
 
     def close_soon(self, why: str, *, by_proxy: bool) -> None: ...
+
+    def stop_splicing(self, *, flush: bool) -> None: ...
 
 
 @dataclass
@@ -76,11 +81,12 @@ class Side(asyncio.BufferedProtocol):
     channel is full (back-pressure, as in Toxiproxy).
     """
 
-    def __init__(self, live: set[Side], buffer: ReadBuffer) -> None:
+    def __init__(self, live: set[Side], buffer: ReadBuffer, pipes: Pipes | None = None) -> None:
         self.transport: asyncio.Transport | None = None
         self.link: Link | None = None
         self.live = live  # the proxy's open sockets, so that stopping it misses none
         self.buffer = buffer
+        self.pipes = pipes  # the proxy's, for the fast path; None: never splice
         self.lost = False
         self.early: list[bytes] = []
         self._writable = asyncio.Event()
@@ -104,14 +110,14 @@ class Side(asyncio.BufferedProtocol):
             self.buffer.hand_over()
 
     def eof_received(self) -> bool:
-        self._end()
+        self.end()
         return True  # the connection closes both sockets itself
 
     def connection_lost(self, error: Exception | None) -> None:
         self.lost = True
         self.live.discard(self)
         self._writable.set()
-        self._end()
+        self.end()
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -128,7 +134,14 @@ class Side(asyncio.BufferedProtocol):
     def writable(self) -> bool:
         return self._writable.is_set()
 
-    def _end(self) -> None:
+    @property
+    def fd(self) -> int:
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        return int(sock.fileno())
+
+    def end(self) -> None:
+        """The socket gave EOF, failed, or closed: the end of its link's source."""
         if not self.ended:
             self.ended = True
             if self.link is not None:
@@ -155,6 +168,7 @@ class Link:
         self.bytes_read = 0
         self.bytes_written = 0
         self.piped = False
+        self.splicer: Splicer | None = None  # the fast path, while it runs
         self._runs = 0
         self._lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None
@@ -162,8 +176,8 @@ class Link:
         self._paused = False
 
     def start(self) -> None:
-        """Start reading. With no toxics, each read is written straight to the destination
-        (the fast path); the pipeline is built the first time a toxic is added."""
+        """Start reading. With no toxics, bytes are spliced to the destination or each
+        read is written straight on; the pipeline is built when a toxic is added."""
         self.source.link = self
         if self.toxics:
             self._pipe()
@@ -172,7 +186,76 @@ class Link:
         self.source.early.clear()
         if self.source.ended:
             self.feed_eof()
-        elif self.source.transport is not None and not self.source.lost:
+        elif (self.source.transport is not None and not self.source.lost
+              and not self._splice()):
+            self.source.transport.resume_reading()
+
+    def _splice(self) -> bool:
+        """Take the fast path if nothing stands in its way; True if it did. The
+        destination must have nothing buffered, or spliced bytes would overtake it."""
+        source, destination = self.source.transport, self.destination.transport
+        if (self.piped or self.splicer is not None or self.source_ended
+                or self._drainer is not None or not self._spliceable()
+                or source is None or destination is None or self.connection.closing
+                or destination.get_write_buffer_size()):
+            return False
+        loop, pipes = asyncio.get_running_loop(), self.source.pipes
+        assert pipes is not None
+        source.pause_reading()
+        self._paused = False
+        self.splicer = Splicer(
+            loop, self.source.fd, self.destination.fd, pipes,
+            on_read=self._spliced_read, on_written=self._spliced_written,
+            on_source_end=self._spliced_source_end,
+            on_destination_error=self._spliced_destination_error,
+            on_unsupported=self._spliced_unsupported,
+        )
+        self.splicer.start()
+        return True
+
+    def _spliceable(self) -> bool:
+        """Could this link's sockets be spliced at all (now that both are open)?"""
+        source, destination = self.source.transport, self.destination.transport
+        return (self.source.pipes is not None and source is not None
+                and destination is not None and not self.source.lost
+                and not self.destination.lost
+                and fast_path_possible(asyncio.get_running_loop(), source, destination))
+
+    def unsplice(self, *, flush: bool) -> bool:
+        """Leave the fast path; what its pipe held is written on (in order, before
+        anything else) if ``flush`` and the destination is open. True if it was on it.
+        The source's reading stays paused: the caller says how reading goes on."""
+        splicer, self.splicer = self.splicer, None
+        if splicer is None:
+            return False
+        held = splicer.stop()
+        destination = self.destination.transport
+        if flush and held and destination is not None and not destination.is_closing():
+            destination.write(held)
+            self.bytes_written += len(held)
+        return True
+
+    def _spliced_read(self, count: int) -> None:
+        self.bytes_read += count
+
+    def _spliced_written(self, count: int) -> None:
+        self.bytes_written += count
+
+    def _spliced_source_end(self) -> None:
+        self.splicer = None
+        self.source.end()
+
+    def _spliced_destination_error(self) -> None:
+        """Writing failed: the destination goes as the copying path's transport would
+        have made it go (aborted; its own link then ends the connection)."""
+        self.splicer = None
+        if self.destination.transport is not None:
+            self.destination.transport.abort()
+
+    def _spliced_unsupported(self) -> None:
+        self.splicer = None
+        self.source.pipes = None  # this socket is read the copying way from now on
+        if self.source.transport is not None and not self.source.lost:
             self.source.transport.resume_reading()
 
     def _pipe(self) -> None:
@@ -203,7 +286,10 @@ class Link:
         destination.write(data)
         self.bytes_written += len(data)
         if self.destination.writable:
-            return destination.get_write_buffer_size() > 0
+            if destination.get_write_buffer_size() > 0:
+                return True
+            self._splice()  # back on the fast path, if it was left with bytes buffered
+            return False
         if self._drainer is None:
             self._pause()
             self._drainer = asyncio.get_running_loop().create_task(
@@ -212,6 +298,7 @@ class Link:
 
     def feed_eof(self) -> None:
         """The source ended (EOF, reset or error): its end, as in Toxiproxy."""
+        self.connection.stop_splicing(flush=True)  # before either socket is closed
         if self.source_ended:
             return
         self.source_ended = True
@@ -231,10 +318,21 @@ class Link:
             self.source.transport.resume_reading()
 
     async def _resume_when_drained(self) -> None:
-        with contextlib.suppress(ConnectionError):
-            await self.destination.drain()
+        """Read again once the destination has room; where the fast path can be taken,
+        once it has sent everything (spliced bytes must not overtake buffered ones)."""
+        transport = self.destination.transport
+        empty = self._spliceable() and transport is not None
+        if empty and transport is not None:
+            transport.set_write_buffer_limits(high=0)  # resume_writing at an empty buffer
+        try:
+            with contextlib.suppress(ConnectionError):
+                await self.destination.drain()
+        finally:
+            if empty and transport is not None:
+                transport.set_write_buffer_limits()
         self._drainer = None
-        self._resume()
+        if not self._splice():
+            self._resume()
 
     async def rechain(self, toxics: Sequence[Toxic]) -> None:
         """Put a new list of toxics on the live link, restarting what Toxiproxy restarts.
@@ -249,7 +347,10 @@ class Link:
                 return
             if not self.piped:
                 self.toxics = list(toxics)
+                spliced = self.unsplice(flush=True)
                 self._pipe()
+                if spliced and not self.source.lost and self.source.transport is not None:
+                    self.source.transport.resume_reading()
                 return
             old = [t.name for t in self.toxics]
             new = [t.name for t in toxics]
@@ -266,6 +367,46 @@ class Link:
             self.toxics = list(toxics)
             for name in set(self.states) - set(new) - {""}:
                 del self.states[name]
+            if not self.toxics:
+                await self._unpipe()
+
+    async def _unpipe(self) -> None:
+        """The last toxic is gone: take the pipeline down and go back to writing reads
+        straight on (then to the fast path). What is in flight is written on first, in
+        order. A pipeline carrying its end (the source ended, a toxic closed) stays."""
+        if (self.source_ended or self.connection.closing
+                or (self._writer is not None and self._writer.done())
+                or None in self.tail.items
+                or any(None in stage.stub.input.items or stage.stub.closed
+                       for stage in self.stages)):
+            return
+        self._pause()
+        for stage in self.stages:  # the noop alone is left: interrupted, it ends nothing
+            stage.stub.interrupt()
+        await asyncio.gather(*(stage.task for stage in self.stages), return_exceptions=True)
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        in_flight = [chunk for chunk in self.tail.items if chunk is not None]
+        for stage in reversed(self.stages):
+            in_flight += [chunk for chunk in stage.stub.input.items if chunk is not None]
+        self.piped = False
+        self.stages = []
+        self.head = self.tail = _IDLE
+        self._writer = None
+        destination = self.destination.transport
+        if destination is None or self.destination.lost or self.connection.closing:
+            return
+        for chunk in in_flight:
+            destination.write(chunk.data)
+            self.bytes_written += len(chunk.data)
+        if self._splice():
+            return
+        if self._spliceable() or not self.destination.writable:
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._resume_when_drained(), name=f"chaos drain {self.direction}")
+        else:
+            self._resume()
 
     async def _stop(self, index: int) -> bool:
         """Interrupt one stage; True if its toxic had applied (and it is still open)."""

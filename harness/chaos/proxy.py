@@ -22,6 +22,7 @@ from harness.attempts import AttemptsLike
 from harness.chaos.connection import Connection
 from harness.chaos.errors import AlreadyExists, ChaosError, InvalidToxic, NotFound
 from harness.chaos.link import ReadBuffer, Side
+from harness.chaos.splice import Pipes
 from harness.chaos.toxic import Toxic, parse_attempts
 from harness.loop import LoopThread
 from harness.timeline import Recorder, Timeline
@@ -90,6 +91,7 @@ class ChaosProxy:
         self._lingering: set[Connection] = set()
         self._sides: set[Side] = set()  # every socket open, even one not yet in a connection
         self._buffer = ReadBuffer()
+        self._pipes = Pipes()
         self._accepting = False
         self._resolved: tuple[str, tuple[socket.AddressFamily, tuple[Any, ...], str]] | None = None
 
@@ -136,6 +138,11 @@ class ChaosProxy:
     def connections(self) -> int:
         """Connections open through the proxy right now."""
         return len(self._connections)
+
+    @property
+    def spliced_bytes(self) -> int:
+        """Bytes carried on the zero-copy fast path (links with no toxic), both ways."""
+        return self._pipes.spliced
 
     def wait_connections(self, count: int, timeout: float = 10.0) -> None:
         """Block until exactly ``count`` connections are open (tests wait on this, not
@@ -188,6 +195,7 @@ class ChaosProxy:
                 if turn >= 3 and not self._sides:
                     break
                 await asyncio.sleep(0)
+            self._pipes.close()
             self._running = False
 
     def __enter__(self) -> ChaosProxy:
@@ -417,7 +425,7 @@ class ChaosProxy:
         # From here the transport owns the socket: a close of the connection while it is
         # being made must not lose it, so it is shielded and aborted once made.
         made = loop.create_task(
-            loop.create_connection(lambda: Side(self._sides, self._buffer), sock=sock))
+            loop.create_connection(lambda: Side(self._sides, self._buffer, self._pipes), sock=sock))
         try:
             return (await asyncio.shield(made))[1]
         except asyncio.CancelledError:
@@ -430,7 +438,7 @@ class _ClientSide(Side):
     starts, which is once the upstream is connected."""
 
     def __init__(self, proxy: ChaosProxy) -> None:
-        super().__init__(proxy._sides, proxy._buffer)
+        super().__init__(proxy._sides, proxy._buffer, proxy._pipes)
         self._proxy = proxy
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
