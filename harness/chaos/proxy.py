@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
+import os
 import secrets
+import select
 import socket
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
@@ -418,14 +421,26 @@ class ChaosProxy:
             sock.setblocking(False)
             sock.bind((local, 0))
             self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
-            await loop.sock_connect(sock, address)
+            if not _connected_at_once(sock, address):
+                await loop.sock_connect(sock, address)
         except BaseException:
             sock.close()
             raise
+        side = Side(self._sides, self._buffer, self._pipes)
+        make = getattr(loop, "_make_socket_transport", None)
+        if make is not None:
+            # A selector loop's own step, without create_connection's task and waiter:
+            # the transport owns the socket at once and meets its side on the next turn.
+            transport = make(sock, side)
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                transport.abort()
+                raise
+            return side
         # From here the transport owns the socket: a close of the connection while it is
         # being made must not lose it, so it is shielded and aborted once made.
-        made = loop.create_task(
-            loop.create_connection(lambda: Side(self._sides, self._buffer, self._pipes), sock=sock))
+        made = loop.create_task(loop.create_connection(lambda: side, sock=sock))
         try:
             return (await asyncio.shield(made))[1]
         except asyncio.CancelledError:
@@ -444,6 +459,26 @@ class _ClientSide(Side):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._proxy._accept(self)
+
+
+def _connected_at_once(sock: socket.socket, address: tuple[Any, ...]) -> bool:
+    """Start a non-blocking connect; True if it is already made (on loopback the
+    handshake completes within the call), which saves waiting a loop turn for it."""
+    code = sock.connect_ex(address)
+    if code == 0:
+        return True
+    if not hasattr(select, "poll"):
+        return False
+    if code not in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+        raise OSError(code, os.strerror(code))
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    if not poller.poll(0):
+        return False  # sock_connect waits for it (connect again: EALREADY, then waits)
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
+    return True
 
 
 def _abort_made(made: asyncio.Task[tuple[asyncio.Transport, Side]]) -> None:
