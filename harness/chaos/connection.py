@@ -144,5 +144,8 @@ class Connection:
                 side.transport.abort()
 
     def _tasks(self) -> list[asyncio.Task[Any]]:
+        """The tasks still running for this connection (a finished dial is not one)."""
         tasks = [task for link in self.links.values() for task in link.tasks()]
-        return tasks + ([self.dial] if self.dial is not None else [])
+        if self.dial is not None:
+            tasks.append(self.dial)
+        return [task for task in tasks if not task.done()]

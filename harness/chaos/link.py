@@ -86,7 +86,7 @@ class Side(asyncio.BufferedProtocol):
         self.link: Link | None = None
         self.live = live  # the proxy's open sockets, so that stopping it misses none
         self.buffer = buffer
-        self.pipes = pipes  # the proxy's, for the fast path; None: never splice
+        self.pipes = pipes  # the proxy's, for the fast path; None: never spliced
         self.lost = False
         self.early: list[bytes] = []
         self._writable = asyncio.Event()
@@ -96,6 +96,9 @@ class Side(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.pipes is not None and not fast_path_possible(
+                asyncio.get_running_loop(), transport):
+            self.pipes = None
         self.live.add(self)
         transport.pause_reading()  # until its link starts
 
@@ -216,10 +219,10 @@ class Link:
     def _spliceable(self) -> bool:
         """Could this link's sockets be spliced at all (now that both are open)?"""
         source, destination = self.source.transport, self.destination.transport
-        return (self.source.pipes is not None and source is not None
-                and destination is not None and not self.source.lost
-                and not self.destination.lost
-                and fast_path_possible(asyncio.get_running_loop(), source, destination))
+        return (self.source.pipes is not None and self.destination.pipes is not None
+                and source is not None and destination is not None
+                and not self.source.lost and not self.destination.lost
+                and not source.is_closing() and not destination.is_closing())
 
     def unsplice(self, *, flush: bool) -> bool:
         """Leave the fast path; what its pipe held is written on (in order, before

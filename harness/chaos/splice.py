@@ -73,18 +73,15 @@ class Pipes:
         self.idle.clear()
 
 
-def fast_path_possible(loop: asyncio.AbstractEventLoop, *transports: asyncio.BaseTransport
+def fast_path_possible(loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport
                        ) -> bool:
-    """Can these two transports' bytes be spliced: ``os.splice``, a selector loop, and
-    plain TCP sockets (no TLS layer; the proxy only ever makes TCP ones, but check)."""
+    """Can this transport's bytes be spliced: ``os.splice``, a selector loop, and a
+    plain TCP socket (no TLS layer; the proxy only ever makes TCP ones, but check)."""
     if _SPLICE is None or not isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
         return False
-    for transport in transports:
-        sock = transport.get_extra_info("socket")
-        if (sock is None or transport.get_extra_info("sslcontext") is not None
-                or sock.type != socket.SOCK_STREAM or transport.is_closing()):
-            return False
-    return True
+    sock = transport.get_extra_info("socket")
+    return (sock is not None and transport.get_extra_info("sslcontext") is None
+            and sock.type == socket.SOCK_STREAM and not transport.is_closing())
 
 
 class Splicer:

@@ -70,8 +70,8 @@ def test_no_fast_path_for_a_tls_transport() -> None:
 
         loop = asyncio.new_event_loop()
         try:
-            assert fast_path_possible(loop, transport(False), transport(False))
-            assert not fast_path_possible(loop, transport(True), transport(False))
+            assert fast_path_possible(loop, transport(False))
+            assert not fast_path_possible(loop, transport(True))
         finally:
             loop.close()
 
