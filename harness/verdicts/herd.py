@@ -28,6 +28,11 @@ as ``E`` (the server's loop or the machine pausing while the herd returns), so a
 under 20 times the calibrated timer noise (the reference's rule) is never failed, only
 inconclusive: judge the herd at a retry whose delay towers over the noise.
 
+Early retries prove jitter only in a fleet that was in step: a client a wave behind (it
+missed the first one) waits its previous, shorter delay in the herd. So with ``clients``
+known, every group of failures before the herd must hold them all, or the result is
+inconclusive.
+
 With a declared delay (``herd-disperses: {delay_s: E}``: what every client sleeps
 before the retry that follows the synchronised failure, were there no jitter) the check is a
 deviation: the client breaks its own declared jitter. Without one (``true``) ``E`` is
@@ -72,6 +77,8 @@ class FailedTogether:
     refused_after: int = 0
     """Attempts refused together (in groups of two or more) after the herd: a later wave
     split wider than the window, so the herd is not the fleet's last refusal."""
+    waves_before: tuple[int, ...] = ()
+    """The sizes of the groups of failures before the herd, in order."""
 
     @property
     def delays_s(self) -> list[float]:
@@ -112,6 +119,7 @@ def find_herd(timeline: Timeline, window_s: float) -> FailedTogether | None:
         failed=tuple(sorted(members)), first_failure_ns=first, last_failure_ns=last,
         retries=tuple((index, (start_ns - first) / 1e9) for start_ns, index in after),
         refused_after=split,
+        waves_before=tuple(end - start + 1 for start, end in groups if end < first_index),
     )
 
 
@@ -159,6 +167,13 @@ def herd_disperses(
             f"Only {len(herd.failed)} of the {clients} clients failed at the same instant:"
             " the herd was not synchronised whole (a client started late?); give the"
             " outage longer to gather every client."), evidence)
+    if clients is not None and any(size != clients for size in herd.waves_before):
+        evidence.update(clients=clients, waves_before=list(herd.waves_before))
+        return Result(NAME, level, "inconclusive", (
+            f"{together.capitalize()}, but the failures before them came in groups of"
+            f" {_sizes(herd.waves_before)}, not of the {clients} clients each time: a client"
+            " that fell a wave behind (one started late on a loaded machine) retries the herd"
+            " after an earlier, shorter delay, which would pass for jitter."), evidence)
     if herd.refused_after:
         evidence["refused_after"] = herd.refused_after
         return Result(NAME, level, "inconclusive", (
@@ -195,6 +210,11 @@ def herd_disperses(
         f" ({evidence['collisions']} of {evidence['pairs']} pairs within"
         f" {ms(COLLISION_FRACTION * delay_s)} of each other). Draw each delay at random,"
         f" e.g. uniform(0, delay) (full jitter; {SOURCES})."), evidence)
+
+
+def _sizes(sizes: Sequence[int]) -> str:
+    shown = ", ".join(str(size) for size in sizes[:8])
+    return shown + (", ..." if len(sizes) > 8 else "")
 
 
 def _undeclared(

@@ -223,3 +223,29 @@ def test_on_a_noisy_machine_a_late_fresh_series_is_undecided_not_failed() -> Non
     assert resets_backoff(t, POLICY, NOISY).status == "inconclusive"
     assert resets_backoff(two_series([0.1, 0.2, 0.4], [0.1, 0.2, 0.4]), POLICY,
                           NOISY).status == "passed"
+
+
+def test_a_client_a_wave_behind_does_not_pass_a_fleet_without_jitter() -> None:
+    """Nineteen clients refused together, the twentieth (started late) alone; then all
+    twenty together, the late one at its shorter second delay: its early retry is no
+    jitter. The control: the same fleet in step fails."""
+
+    def fleet(behind: bool) -> Timeline:
+        s = Script()
+        for i in range(19 if behind else 20):
+            s.banner_421(1.0 + 0.0001 * i)
+        if behind:
+            s.banner_421(1.6)
+        for i in range(20):
+            s.banner_421(OUTAGE_ENDS_S + 0.0001 * i)
+        for i in range(20):
+            late = behind and i == 0
+            s.delivery(OUTAGE_ENDS_S + (DELAY_S / 2 if late else DELAY_S) + 0.001 * i,
+                       message_id=f"<m{i}@test>")
+        return s.recorder.timeline()
+
+    r = herd_disperses(fleet(behind=True), DELAY_S, QUIET, clients=20)
+    assert r.status == "inconclusive", r
+    assert r.evidence["waves_before"] == [19, 1]
+    assert "fell a wave behind" in r.detail
+    assert herd_disperses(fleet(behind=False), DELAY_S, QUIET, clients=20).status == "failed"
