@@ -89,6 +89,7 @@ class Side(asyncio.BufferedProtocol):
         self.pipes = pipes  # the proxy's, for the fast path; None: never spliced
         self.lost = False
         self.early: list[bytes] = []
+        self.on_made: Callable[[], None] | None = None  # once connected (the upstream's)
         self._writable = asyncio.Event()
         self._writable.set()
         self.ended = False
@@ -101,6 +102,8 @@ class Side(asyncio.BufferedProtocol):
             self.pipes = None
         self.live.add(self)
         transport.pause_reading()  # until its link starts
+        if self.on_made is not None:
+            self.on_made()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.buffer.view

@@ -396,56 +396,110 @@ class ChaosProxy:
             connection.note("down for this attempt: reset at accept")
             connection.close_soon("proxy down for this attempt", by_proxy=True)
             return
-        connection.dial = asyncio.get_running_loop().create_task(
-            self._connect(connection), name=f"chaos dial #{attempt}")
+        if not self._dial_at_once(connection):
+            connection.dial = asyncio.get_running_loop().create_task(
+                self._connect(connection), name=f"chaos dial #{attempt}")
 
-    async def _connect(self, connection: Connection) -> None:
+    def _dial_at_once(self, connection: Connection) -> bool:
+        """Dial without a task in the usual case: an address literal, a selector loop, a
+        loopback connect made within the call. True if it took the dial over."""
+        loop = asyncio.get_running_loop()
+        if (not hasattr(loop, "_make_socket_transport") or self._resolved is None
+                or self._resolved[0] != self.upstream):
+            return False
+        resolved = self._resolved[1]
+        sock = None
         try:
-            upstream = await self._dial(connection.attempt)
+            sock = self._bound(connection.attempt, resolved)
+            connected = _connected_at_once(sock, resolved[1])
         except OSError as error:
-            connection.note(f"upstream {self.upstream} unreachable: {error.strerror or error}")
-            await connection.close("upstream unreachable")
+            if sock is not None:
+                sock.close()
+            self._unreachable(connection, error)
+            return True
+        if connected:
+            self._join(connection, sock)
+        else:
+            connection.dial = loop.create_task(
+                self._connect(connection, sock), name=f"chaos dial #{connection.attempt}")
+        return True
+
+    async def _connect(self, connection: Connection, sock: socket.socket | None = None) -> None:
+        """Dial the waiting way (``sock``: bound, its connect already started)."""
+        loop = asyncio.get_running_loop()
+        try:
+            resolved = await self._resolve()
+            if sock is None:
+                sock = self._bound(connection.attempt, resolved)
+            try:
+                await loop.sock_connect(sock, resolved[1])
+            except OSError as error:
+                if error.errno != errno.EISCONN:  # made since it was started: connected
+                    raise
+        except OSError as error:
+            if sock is not None:
+                sock.close()
+            self._unreachable(connection, error)
             return
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        if connection.closing:  # disabled or stopped while dialling
+            sock.close()
+            return
+        if self._join(connection, sock):
+            return
+        # From here the transport owns the socket: a close of the connection while it is
+        # being made must not lose it, so it is shielded and aborted once made.
+        upstream = self._upstream_side(connection)
+        made = loop.create_task(loop.create_connection(lambda: upstream, sock=sock))
+        try:
+            await asyncio.shield(made)
+        except asyncio.CancelledError:
+            made.add_done_callback(_abort_made)
+            raise
+
+    def _bound(self, attempt: int,
+               resolved: tuple[socket.AddressFamily, tuple[Any, ...], str]) -> socket.socket:
+        """A socket for the upstream, bound first so that the server can join the attempt."""
+        family, _, local = resolved
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((local, 0))
+            self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _join(self, connection: Connection, sock: socket.socket) -> bool:
+        """Give the connected socket its transport the selector loop's own way (no task,
+        no waiter): the links start when it is made, on the next turn. False if the loop
+        has no such step."""
+        make = getattr(asyncio.get_running_loop(), "_make_socket_transport", None)
+        if make is None:
+            return False
+        make(sock, self._upstream_side(connection))
+        return True
+
+    def _upstream_side(self, connection: Connection) -> Side:
+        upstream = Side(self._sides, self._buffer, self._pipes)
+        upstream.on_made = lambda: self._start(connection, upstream)
+        return upstream
+
+    def _start(self, connection: Connection, upstream: Side) -> None:
+        """The upstream is connected: start both links, unless closed meanwhile."""
         if connection.closing:  # disabled or stopped while dialling
             if upstream.transport is not None:
                 upstream.transport.abort()
             return
         connection.start(upstream, self._for_attempt(connection.attempt))
 
-    async def _dial(self, attempt: int) -> Side:
-        """Connect upstream from a port bound first, so the server can join the attempt."""
-        family, address, local = await self._resolve()
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            sock.bind((local, 0))
-            self.recorder.bind_upstream_port(sock.getsockname()[1], attempt)
-            if not _connected_at_once(sock, address):
-                await loop.sock_connect(sock, address)
-        except BaseException:
-            sock.close()
-            raise
-        side = Side(self._sides, self._buffer, self._pipes)
-        make = getattr(loop, "_make_socket_transport", None)
-        if make is not None:
-            # A selector loop's own step, without create_connection's task and waiter:
-            # the transport owns the socket at once and meets its side on the next turn.
-            transport = make(sock, side)
-            try:
-                await asyncio.sleep(0)
-            except asyncio.CancelledError:
-                transport.abort()
-                raise
-            return side
-        # From here the transport owns the socket: a close of the connection while it is
-        # being made must not lose it, so it is shielded and aborted once made.
-        made = loop.create_task(loop.create_connection(lambda: side, sock=sock))
-        try:
-            return (await asyncio.shield(made))[1]
-        except asyncio.CancelledError:
-            made.add_done_callback(_abort_made)
-            raise
+    def _unreachable(self, connection: Connection, error: OSError) -> None:
+        connection.note(f"upstream {self.upstream} unreachable: {error.strerror or error}")
+        connection.close_soon("upstream unreachable", by_proxy=True)
 
 
 class _ClientSide(Side):
