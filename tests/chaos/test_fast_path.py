@@ -5,6 +5,7 @@ connection as they end a copied one. Each has its twin on the copying path."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import socket
@@ -60,7 +61,6 @@ def test_control_without_splice_the_bytes_are_copied(
 
 def test_no_fast_path_for_a_tls_transport() -> None:
     """The proxy only makes plain TCP transports; one with a TLS layer is never spliced."""
-    import asyncio
 
     with socket.socket() as sock:
         def transport(tls: bool) -> asyncio.BaseTransport:
@@ -176,3 +176,78 @@ def test_reset_peer_added_to_a_spliced_connection_resets_it(
         got = read_to_end(sock, timeout=0.5 if not add else 10)
         assert got.end == ("rst" if add else "open")
         assert got.data == (b"" if add else b"pong\n")
+
+
+@pytest.mark.parametrize("toxics", [[], NEVER], ids=["no-toxic", "control-pipeline"])
+def test_client_reset_mid_stream_closes_the_upstream(
+    source: EchoServer, toxics: list[Toxic]
+) -> None:
+    """The client resets while the upstream streams at it: writing to it fails (or
+    reading from it does) and the whole connection closes, as on the copying path."""
+    with ChaosProxy(source.address, toxics, seed=SEED) as proxy:
+        sock = connect(proxy.host, proxy.port)
+        assert len(read_until(sock, PIECE)[0]) == PIECE
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        source.wait_finished(1)
+        proxy.wait_connections(0)
+        assert other_tasks(proxy) == 0
+        assert (proxy.spliced_bytes > 0) == (not toxics)
+
+
+def _pipes_open() -> int:
+    return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+               for fd in os.listdir("/proc/self/fd")
+               if os.path.exists(f"/proc/self/fd/{fd}"))
+
+
+def test_stopping_the_proxy_closes_its_pipes(source: EchoServer) -> None:
+    """A connection stopped with bytes in its pipe (its client reads nothing) and the
+    proxy's idle pipes: none is left open once the proxy has stopped."""
+    before = _pipes_open()
+    proxy = ChaosProxy(source.address, seed=SEED).start()
+    with connect(proxy.host, proxy.port) as idle, connect(proxy.host, proxy.port) as busy:
+        assert read_until(busy, PIECE)[0] == PAYLOAD[:PIECE]
+        proxy.wait_connections(2)
+        assert proxy.spliced_bytes > 0
+        assert _pipes_open() > before
+        proxy.stop()
+        assert read_to_end(idle).end in ("eof", "rst")
+    assert _pipes_open() == before
+
+
+@pytest.mark.parametrize("toxic", [True, False], ids=["toxic-added", "control-none"])
+def test_what_the_pipe_holds_goes_before_the_toxic_pipeline(toxic: bool) -> None:
+    """The client reads nothing until the proxy's pipe towards it holds bytes (its socket
+    buffers are full); then a downstream toxic is added. Every byte arrives, in order:
+    what the pipe held first, then the rest through the toxic."""
+    payload = random.Random(SEED + 1).randbytes(8 * 1024 * 1024)  # beyond the kernel's buffers
+    upstream = EchoServer(greeting=payload)
+    try:
+        with ChaosProxy(upstream.address, seed=SEED) as proxy, \
+                connect(proxy.host, proxy.port) as sock:
+            proxy.wait_connections(1)
+            (connection,) = proxy._connections
+            assert proxy._loop is not None
+
+            async def held() -> int:
+                """Loop turns until the downstream pipe holds bytes (bounded)."""
+                deadline = asyncio.get_running_loop().time() + 10
+                while asyncio.get_running_loop().time() < deadline:
+                    link = connection.links.get("downstream")
+                    if link is not None and link.splicer is not None and link.splicer.pending:
+                        return link.splicer.pending
+                    await asyncio.sleep(0)
+                return 0
+
+            assert asyncio.run_coroutine_threadsafe(held(), proxy._loop).result(15) > 0
+            if toxic:
+                proxy.add_toxic(Toxic(type="latency", attributes={"latency": 1}))
+            data, _ = read_until(sock, len(payload), timeout=30)
+            assert data == payload
+            if toxic:
+                assert proxy.spliced_bytes < len(payload)
+            else:
+                assert proxy.spliced_bytes == len(payload)
+    finally:
+        upstream.stop()
