@@ -251,3 +251,43 @@ def test_what_the_pipe_holds_goes_before_the_toxic_pipeline(toxic: bool) -> None
                 assert proxy.spliced_bytes == len(payload)
     finally:
         upstream.stop()
+
+
+@pytest.mark.parametrize("remove", [True, False], ids=["toxic-removed", "control-kept"])
+def test_removing_the_last_toxic_splices_only_after_what_was_in_flight(remove: bool) -> None:
+    """The client reads nothing until the pipeline towards it holds chunks and its
+    socket buffers are full; then the toxic is removed and the client sends a line the
+    upstream echoes at once. What was in flight, and what the transport had buffered,
+    goes before the spliced echo: every byte, in order."""
+    payload = random.Random(SEED + 2).randbytes(8 * 1024 * 1024)
+    upstream = EchoServer(greeting=payload)
+    latency = Toxic(type="latency", attributes={"latency": 1})
+    try:
+        with ChaosProxy(upstream.address, [latency], seed=SEED) as proxy, \
+                connect(proxy.host, proxy.port) as sock:
+            proxy.wait_connections(1)
+            (connection,) = proxy._connections
+            assert proxy._loop is not None
+
+            async def in_flight() -> bool:
+                """Loop turns until the pipeline holds chunks and the transport is
+                full (bounded)."""
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 10
+                while loop.time() < deadline:
+                    link = connection.links.get("downstream")
+                    if (link is not None and link.piped and not connection.client.writable
+                            and any(len(stage.stub.input) for stage in link.stages)):
+                        return True
+                    await asyncio.sleep(0)
+                return False
+
+            assert asyncio.run_coroutine_threadsafe(in_flight(), proxy._loop).result(15)
+            if remove:
+                proxy.remove_toxic("latency_downstream")
+            sock.sendall(b"more")  # echoed at once: it must not overtake the payload
+            data, _ = read_until(sock, len(payload) + 4, timeout=30)
+            assert data == payload + b"more"
+            assert proxy.spliced_bytes == (8 if remove else 4)  # "more" one way or both
+    finally:
+        upstream.stop()
