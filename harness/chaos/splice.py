@@ -6,8 +6,9 @@ the destination socket, driven by the event loop's readiness callbacks on the tw
 sockets while their transports' reading is paused. A pipe is held only while it has
 bytes the destination could not take yet; empty, it goes back to the proxy's
 :class:`Pipes`, so a connection that only exchanges commands and replies costs no pipe
-of its own. Where ``os.splice`` or a selector event loop is missing, or a socket is not
-plain TCP, links keep the copying path (:mod:`harness.chaos.link`).
+of its own. Where ``os.splice`` or a selector event loop is missing (or on Python 3.10:
+:data:`FAST_PATH`), or a socket is not plain TCP, links keep the copying path
+(:mod:`harness.chaos.link`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ import contextlib
 import errno
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 _SPLICE: Callable[..., int] | None = getattr(os, "splice", None)
+#: Whether links may splice at all. Not on Python 3.10, whose socket transports register
+#: their reader after ``connection_made`` even when the protocol paused reading there
+#: (3.11 checks first), so the transport and a splicer would both read one socket.
+FAST_PATH = _SPLICE is not None and sys.version_info >= (3, 11)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
 _PIPE_SIZE = 1048576 # asked of the kernel per pipe; a refusal keeps its default
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named there only from Python 3.10 on Linux
@@ -77,7 +83,7 @@ def fast_path_possible(loop: asyncio.AbstractEventLoop, transport: asyncio.BaseT
                        ) -> bool:
     """Can this transport's bytes be spliced: ``os.splice``, a selector loop, and a
     plain TCP socket (no TLS layer; the proxy only ever makes TCP ones, but check)."""
-    if _SPLICE is None or not isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
+    if not FAST_PATH or not isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
         return False
     sock = transport.get_extra_info("socket")
     return (sock is not None and transport.get_extra_info("sslcontext") is None
