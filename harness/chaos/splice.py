@@ -28,7 +28,7 @@ _SPLICE: Callable[..., int] | None = getattr(os, "splice", None)
 #: (3.11 checks first), so the transport and a splicer would both read one socket.
 FAST_PATH = _SPLICE is not None and sys.version_info >= (3, 11)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
-_PIPE_SIZE = 1048576 # asked of the kernel per pipe; a refusal keeps its default
+_PIPE_SIZE = 256 * 1024  # asked of the kernel per pipe; a refusal keeps its default
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named there only from Python 3.10 on Linux
 _MOST = 1 << 30  # one splice moves what the pipe or the socket holds, up to this
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
