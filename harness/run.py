@@ -35,16 +35,14 @@ from harness.outcome import RunResult
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, StoredMessage, Timeline
 from harness.tls import certificate
-from harness.verdicts import Calibration, Expectations, Result, Verdict, calibrate, judge
+from harness.verdicts import Calibration, Expectations, Result, Verdict, judge
+from harness.verdicts.calibration import recheck
 from harness.verdicts.exercised import Situation, not_exercised
 
 if TYPE_CHECKING:
     from harness.plan import ExpectationBuilder
 
 SETTLE_S = 5.0
-#: Timer samples of each kind measured again as a timed scenario's client ends (about
-#: 0.1 s idle): a batch calibrates once, before its jobs load the machine.
-RECHECK_SAMPLES = 30
 """How long a run waits, once the client is done, for its connections to end."""
 
 
@@ -355,7 +353,7 @@ class Run:
         if callable(calibration):
             calibration = calibration() if needs_timing else Calibration.assumed()
         if needs_timing and calibration is not None:  # the noise as the client ended, too
-            calibration = calibration.worst(calibrate(samples=RECHECK_SAMPLES))
+            calibration = calibration.worst(recheck())
         stopped = self.client is not None and self.client.timed_out
         verdict = judge(timeline, spec, client_exit=self._client_exit, calibration=calibration,
                         duration_s=duration, seed=self.seed, client_stopped=stopped,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.verdicts.calibration import Calibration, calibrate
+from harness.verdicts.calibration import RECHECK_SAMPLES, Calibration, calibrate, recheck
 
 
 def quiet(q_s: float = 0.001) -> Calibration:
@@ -53,3 +53,10 @@ def test_calibrate_rejects_nonsense() -> None:
 
 def test_assumed_calibration_says_it_was_not_measured() -> None:
     assert Calibration.assumed().to_dict()["measured"] is False
+
+
+def test_recheck_is_shared_while_recent_and_measured_again_after() -> None:
+    first = recheck(max_age_s=60.0)
+    assert first.measured and first.samples == 3 * RECHECK_SAMPLES
+    assert recheck(max_age_s=60.0) is first  # a run judged right after shares it
+    assert recheck(max_age_s=0.0) is not first  # an older one is measured again
