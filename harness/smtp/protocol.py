@@ -100,9 +100,12 @@ class SessionHost:
         ) == data.password.decode("utf-8", "replace")
         return AuthResult(success=ok, handled=False)
 
-    @property
-    def open_connections(self) -> int:
-        return len(self.sessions)
+    def open_before(self, attempt: int) -> int:
+        """Sessions accepted before ``attempt`` and still held: one closing after its
+        final reply (a 421 it was turned away with) holds no place. Two connections
+        accepted at one instant are both open before either is greeted; counting only the
+        earlier ones turns away the later, never both."""
+        return sum(1 for s in self.sessions if 0 < s.attempt < attempt and not s.ending)
 
     def accepted_message_times(self) -> list[float]:
         return self._accepted
@@ -255,6 +258,11 @@ class FaultySMTP(SMTP):
     def _timeout_cb(self) -> None:
         self._close_reason = self._close_reason or "idle-timeout"
         super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+    @property
+    def ending(self) -> bool:
+        """True once the session is closing after a final reply (its 421 sent or due)."""
+        return self._close_after_reply or self._discarding
 
     def disconnect(self, reason: CloseReason, *, reset: bool = False, now: bool = False) -> None:
         """End the connection: FIN after what was written, RST with ``reset``, or drop

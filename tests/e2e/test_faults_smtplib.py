@@ -8,6 +8,8 @@ it says and that nothing else about the server changed.
 from __future__ import annotations
 
 import smtplib
+import socket
+import threading
 import time
 
 import pytest
@@ -287,6 +289,27 @@ def test_connection_limit_refuses_the_connection_above_the_limit(
         assert isinstance(raised, smtplib.SMTPConnectError) and raised.smtp_code == 421
     settled(server, attempts=2)
     assert send(server) is None  # control: the holder is gone, so the limit is not reached
+
+
+def test_connection_limit_turns_away_the_later_of_two_connections_accepted_together(
+    smtp_server: ServerFactory,
+) -> None:
+    """Two connections accepted in one turn of the server's loop are both open before
+    either is greeted: the earlier keeps its place, only the later gets the 421 (both
+    were turned away once, leaving a two-client scenario with nothing to test)."""
+    server = smtp_server([faults.ConnectionLimit(max_connections=1)])
+    loop_held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        loop_held.set()
+        release.wait(10)
+
+    server._thread.loop.call_soon_threadsafe(hold)  # type: ignore[union-attr]
+    assert loop_held.wait(10)
+    with socket.create_connection((server.host, server.port), timeout=5) as first, \
+            socket.create_connection((server.host, server.port), timeout=5) as second:
+        release.set()  # both wait in the listen backlog: the loop accepts them together
+        assert sorted(s.recv(1024)[:3] for s in (first, second)) == [b"220", b"421"]
 
 
 def test_rate_limit_answers_421_to_mail_after_k_messages(smtp_server: ServerFactory) -> None:

@@ -94,8 +94,9 @@ CONTINUES = (Pause, EditCapabilities, Inject)
 class ServerView(Protocol):
     """The little a stateful fault may know about the server as a whole."""
 
-    @property
-    def open_connections(self) -> int: ...
+    def open_before(self, attempt: int) -> int:
+        """Connections accepted before ``attempt`` and still held."""
+        ...
 
     def accepted_message_times(self) -> Sequence[float]: ...
 

@@ -1,4 +1,4 @@
-"""``connection-limit``: 421 to connections above N open at once."""
+"""``connection-limit``: 421 to a new connection while N accepted before it are open."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from harness.smtp.faults.shape import setting
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectionLimit(Fault):
-    """Greet with ``421 4.7.0`` and close when more than ``max_connections`` are open."""
+    """Greet with ``421 4.7.0`` and close when ``max_connections`` accepted earlier are
+    still open: the newest connection is turned away, as a server's accept counter does."""
 
     max_connections: int = setting(
         "positive-count", "Connections open at once above which a new one gets 421.")
@@ -23,7 +24,7 @@ class ConnectionLimit(Fault):
     phases = ("banner",)
 
     def act(self, ctx: FaultContext) -> Action | None:
-        if ctx.server is not None and ctx.server.open_connections > self.max_connections:
+        if ctx.server is not None and ctx.server.open_before(ctx.attempt) >= self.max_connections:
             return Send(S421_TOO_MANY_CONNECTIONS, then_close=True)
         return None
 

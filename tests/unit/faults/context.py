@@ -9,9 +9,12 @@ from harness.faults import FaultContext, Phase
 
 
 class FakeServer:
-    def __init__(self, open_connections: int = 1, accepted: Sequence[float] = ()) -> None:
-        self.open_connections = open_connections
+    def __init__(self, open_before: int = 0, accepted: Sequence[float] = ()) -> None:
+        self._open_before = open_before
         self._accepted = list(accepted)
+
+    def open_before(self, attempt: int) -> int:
+        return self._open_before
 
     def accepted_message_times(self) -> Sequence[float]:
         return self._accepted

@@ -7,8 +7,8 @@ from tests.unit.faults.context import FakeServer, context
 
 def test_connection_limit_refuses_above_the_limit() -> None:
     fault = faults.ConnectionLimit(max_connections=2)
-    assert fault.act(context("banner", server=FakeServer(open_connections=2))) is None
-    action = fault.act(context("banner", server=FakeServer(open_connections=3)))
+    assert fault.act(context("banner", server=FakeServer(open_before=1))) is None
+    action = fault.act(context("banner", server=FakeServer(open_before=2)))
     assert isinstance(action, Send) and action.reply.code == 421 and action.then_close
 
 
