@@ -63,4 +63,8 @@ def replies(draw: st.DrawFn, *, codes: SearchStrategy[int] | None = None,
     if multiline and draw(st.integers(0, 3)) == 3:  # one in four; shrinks to one line
         lines = tuple(draw(st.lists(st.text(_TEXT_ALPHABET, max_size=40), min_size=1,
                                     max_size=3)))
-    return SMTPReply(code, text.strip(), enhanced, tuple(line.strip() for line in lines))
+    text = text.strip()
+    if enhanced is None and text:  # a text starting "2.0.0 " is an enhanced code on the wire
+        wire = SMTPReply.parse(f"{code} {text}")
+        enhanced, text = wire.enhanced, wire.text
+    return SMTPReply(code, text, enhanced, tuple(line.strip() for line in lines))
