@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from benchmarks._figures import Figure, table
 
 MODULES = ("bench_engine", "bench_serve", "bench_tls", "bench_chaos", "bench_catalogue",
-           "bench_verdicts", "bench_growth", "bench_plugin")
+           "bench_verdicts", "bench_growth", "bench_jitter", "bench_plugin")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -37,3 +38,14 @@ def table(figures: Sequence[Figure], *, with_area: bool = True) -> str:
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def simulation_main(module: str, doc: str | None, figures: Callable[..., list[Figure]],
+                    argv: Sequence[str] | None) -> int:
+    """``python -m benchmarks.MODULE [--trials N]`` for a simulation: its table of figures."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{module}", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    print(table(figures(trials=args.trials), with_area=False))
+    return 0

@@ -20,12 +20,11 @@ the bundled client; each row judges with the very function the check uses
 
 from __future__ import annotations
 
-import argparse
 import random
 from collections import Counter
 from collections.abc import Sequence
 
-from benchmarks._figures import Figure, table
+from benchmarks._figures import Figure, simulation_main
 from benchmarks.bench_herd import Noise, idle, loaded
 from harness.verdicts.backoff import growth
 from harness.verdicts.calibration import Calibration
@@ -89,13 +88,7 @@ def figures(quick: bool = False, trials: int | None = None) -> list[Figure]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_growth",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=20_000)
-    args = parser.parse_args(argv)
-    print(table(figures(trials=args.trials), with_area=False))
-    return 0
+    return simulation_main("bench_growth", __doc__, figures, argv)
 
 
 if __name__ == "__main__":

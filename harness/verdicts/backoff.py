@@ -1,4 +1,5 @@
-"""Backoff: the reference's checks C1, C3, C4 and C5 against a declared policy (or "increasing").
+"""Backoff: the reference's checks C1, C3, C4, C5 and C7 against a declared policy (or
+"increasing").
 
 - ``backoff.floor`` (C1, violation): the client waited before each retry, at least the
   declared policy's lower bound. RFC 5321 §4.5.4.1: "The sender MUST delay retrying".
@@ -8,6 +9,8 @@
 - ``backoff.cap`` (C4, deviation): no delay above the declared cap plus slack.
 - ``backoff.growth`` (C3, deviation): the delays grow (by the declared factor, or at all
   for ``backoff: increasing``), from a Theil-Sen slope of log delays.
+- ``backoff.jitter`` (C7, advisory): together, the delays have the declared full or equal
+  jitter's shape (:mod:`harness.verdicts.jitter`).
 
 Upper bounds have a noise band: a delay within ``bound + slack`` passes, one within
 ``bound + 2·slack`` (or an envelope under 20x the timer noise) is ``inconclusive``, only
@@ -25,6 +28,7 @@ from harness.timeline import Timeline
 from harness.verdicts.calibration import Calibration
 from harness.verdicts.delays import RFC_RETRY, Retry, retries
 from harness.verdicts.fitted import FittedPolicy, fit_policy, plateau_start
+from harness.verdicts.jitter import SHAPES, jitter_shape
 from harness.verdicts.result import Result, ms
 from harness.verdicts.spec import BackoffPolicy, Level
 from harness.verdicts.stats import (
@@ -108,6 +112,9 @@ def judge_backoff(
         results.append(envelope(found, declared, calibration, reaction))
         if declared.cap_s is not None:
             results.append(cap(found, declared.cap_s, calibration, reaction))
+        if declared.jitter in SHAPES:
+            results.append(jitter_shape([(r, envelope_s(declared, r.n)) for r in found],
+                                        declared.jitter, calibration))
     return results, fitted
 
 
