@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.verdicts.calibration import Calibration
-from harness.verdicts.delays import RFC_RETRY, Retry
+from harness.verdicts.delays import Retry
 from harness.verdicts.result import Result
 from harness.verdicts.spec import Jitter, Level
 
@@ -96,9 +96,9 @@ def jitter_shape(found: Sequence[tuple[Retry, float]], jitter: Jitter,
             f"The {n} delays sit higher in their envelopes than {jitter} jitter draws"
             f" (median {median_u:.2f} of the envelope; {longer:.2f} of the draws missing"
             f" below, timer noise allowed, where chance stays under {eps:.2f} in all but"
-            f" 1 in {1 / ALPHA:,.0f} runs): the"
-            f" client's jitter is narrower than declared, or none; {RFC_RETRY} asks for"
-            " retries spread out, and clients in step retry as one wave."), evidence)
+            f" 1 in {1 / ALPHA:,.0f} runs): the client's jitter is narrower than declared,"
+            " or none, and clients failed together retry together (gRPC connection-backoff,"
+            " Brooker 2015: jitter spreads them)."), evidence)
     if shorter > eps:
         return Result(name, level, "failed", (
             f"The {n} delays sit lower in their envelopes than {jitter} jitter draws"
@@ -106,12 +106,14 @@ def jitter_shape(found: Sequence[tuple[Retry, float]], jitter: Jitter,
             f" where chance stays under {eps:.2f} in all but 1 in {1 / ALPHA:,.0f} runs):"
             " the client retries sooner than its declared policy."), evidence)
     if n < deciding_retries():
-        return Result(name, level, "skipped", _too_few(n), evidence)
+        return Result(name, level, "skipped", _too_few(n, len(found) - n), evidence)
     return Result(name, level, "passed", (
         f"The {n} delays fit {jitter} jitter (largest deviation"
         f" {max(shorter, longer):.2f}, chance allows {eps:.2f})."), evidence)
 
 
-def _too_few(n: int) -> str:
-    return (f"{n} retries are too few to test the jitter's shape (telling full from equal"
-            f" jitter takes {deciding_retries()}); none broke it grossly.")
+def _too_few(n: int, noisy: int = 0) -> str:
+    left_out = (f" ({noisy} more had envelopes under 20 times the timer noise)" if noisy
+                else "")
+    return (f"{n} retries{left_out} are too few to test the jitter's shape (telling full from"
+            f" equal jitter takes {deciding_retries()}); none broke it grossly.")
