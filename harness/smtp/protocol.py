@@ -261,8 +261,12 @@ class FaultySMTP(SMTP):
 
     @property
     def ending(self) -> bool:
-        """True once the session is closing after a final reply (its 421 sent or due)."""
-        return self._close_after_reply or self._discarding
+        """True once the session is closing: after a final reply (its 421 sent or due),
+        in the linger of its half-close, or with its transport closing. A session that
+        stopped reading (a stall mid-body) still holds its connection."""
+        transport = self.transport
+        return (self._close_after_reply or self._linger is not None
+                or (transport is not None and transport.is_closing()))
 
     def disconnect(self, reason: CloseReason, *, reset: bool = False, now: bool = False) -> None:
         """End the connection: FIN after what was written, RST with ``reset``, or drop

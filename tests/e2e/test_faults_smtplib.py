@@ -312,6 +312,27 @@ def test_connection_limit_turns_away_the_later_of_two_connections_accepted_toget
         assert sorted(s.recv(1024)[:3] for s in (first, second)) == [b"220", b"421"]
 
 
+def test_connection_limit_counts_a_session_stalled_mid_body(smtp_server: ServerFactory) -> None:
+    """A session the server hung mid-message (it reads nothing more) still holds its
+    connection: the next one is turned away, as one held by a slow transfer would be."""
+    server = smtp_server([faults.ConnectionLimit(max_connections=1),
+                          faults.Hang(at="body", after_bytes=16, attempts=1)])
+    with socket.create_connection((server.host, server.port), timeout=5) as holder, \
+            holder.makefile("rb") as reader:
+        assert reader.readline()[:3] == b"220"
+        for line, code in ((b"EHLO holder.example", b"250"),
+                           (b"MAIL FROM:<a@example.org>", b"250"),
+                           (b"RCPT TO:<b@example.org>", b"250"), (b"DATA", b"354")):
+            holder.sendall(line + b"\r\n")
+            while (reply := reader.readline())[3:4] == b"-":
+                pass
+            assert reply[:3] == code, reply
+        holder.sendall(b"Subject: held\r\n\r\n" + b"x" * 64 + b"\r\n")
+        server.recorder.wait_for(lambda t: bool(t.attempts and t.attempts[0].faults), 10)
+        raised = send(server)
+        assert isinstance(raised, smtplib.SMTPConnectError) and raised.smtp_code == 421
+
+
 def test_rate_limit_answers_421_to_mail_after_k_messages(smtp_server: ServerFactory) -> None:
     server = smtp_server([faults.RateLimit(messages=2, window_s=60)])
     assert send(server) is None
