@@ -27,13 +27,15 @@ from collections.abc import Sequence
 from benchmarks._figures import Figure, simulation_main
 from benchmarks.bench_herd import Noise, idle, loaded
 from harness.verdicts.backoff import growth
-from harness.verdicts.calibration import Calibration
+from harness.verdicts.calibration import RECHECK_SAMPLES, Calibration
 from harness.verdicts.delays import Retry
 from harness.verdicts.stats import quantile
 
 RETRIES = 5
 CONSTANT_S = 0.3
-RECHECK_DRAWS = 90
+START_DRAWS = 300
+"""What ``calibrate()`` measures as a run starts: 100 samples of each of three kinds."""
+RECHECK_DRAWS = 3 * RECHECK_SAMPLES
 MODELS: tuple[tuple[str, Noise, float, bool], ...] = (
     ("idle", idle, 1.0, True), ("loaded CI", loaded, 1.0, True),
     ("loaded CI, load rose 3x", loaded, 3.0, True), ("idle, load rose 10x", idle, 10.0, True),
@@ -49,14 +51,20 @@ def calibrated(rng: random.Random, noise: Noise, draws: int, scale: float = 1.0)
                        p99_s=quantile(samples, 0.99), q_s=quantile(samples, 0.999))
 
 
+def judged_with(rng: random.Random, noise: Noise, rise_seen: float = 1.0) -> Calibration:
+    """The noise a run is judged with: the worse of the start calibration and the recheck
+    as its client ends, which sees the noise ``rise_seen`` times higher."""
+    return calibrated(rng, noise, START_DRAWS).worst(
+        calibrated(rng, noise, RECHECK_DRAWS, rise_seen))
+
+
 def simulate(client: str, noise: Noise, rise: float, seen: bool, trials: int, seed: int
              ) -> Counter[str]:
     """Growth outcomes of ``trials`` simulated runs of ``client``."""
     rng = random.Random(seed)
     outcomes: Counter[str] = Counter()
     for _ in range(trials):
-        calibration = calibrated(rng, noise, 300).worst(
-            calibrated(rng, noise, RECHECK_DRAWS, rise if seen else 1.0))
+        calibration = judged_with(rng, noise, rise if seen else 1.0)
         found = []
         for n in range(1, RETRIES + 1):
             sleep = (CONSTANT_S if client == "constant"

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from benchmarks._figures import Figure, simulation_main
-from benchmarks.bench_growth import RECHECK_DRAWS, calibrated
+from benchmarks.bench_growth import judged_with
 from benchmarks.bench_herd import JITTER, Noise, idle, loaded
 from harness.verdicts.delays import Retry
 from harness.verdicts.jitter import jitter_shape
@@ -46,7 +46,7 @@ def simulate(drawn: str, declared: Jitter, retries: int, envelope_s: float, nois
     draw = JITTER[drawn]
     outcomes: Counter[str] = Counter()
     for _ in range(trials):
-        calibration = calibrated(rng, noise, 300).worst(calibrated(rng, noise, RECHECK_DRAWS))
+        calibration = judged_with(rng, noise)
         found = []
         for n in range(1, retries + 1):
             delay = draw(rng, envelope_s) + noise(rng)
