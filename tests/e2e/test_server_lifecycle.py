@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import smtplib
 import socket
 
 import pytest
 
 from harness import FakeSMTPServer, ServerError, faults
+from harness.smtp.protocol import FaultySMTP
 from tests.e2e.conftest import settled
 
 
@@ -82,3 +84,27 @@ def test_reset_forgets_timeline_and_fault_state() -> None:
             client.mail("a@harness.test")
             assert client.rcpt("b@harness.test")[0] == 451  # first sight again
         assert [a.index for a in settled(server).attempts] == [1]
+
+
+def test_a_closed_session_is_freed_without_the_collector() -> None:
+    """A session breaks its reference cycles as it ends: left to the garbage collector,
+    the sessions of a few hundred connections were freed in one full collection that
+    stopped every thread for tens of milliseconds (what a delay fault then passed on)."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        with FakeSMTPServer() as server:
+            for _ in range(3):  # quits
+                with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+                    client.sendmail("a@harness.test", ["b@harness.test"], b"Subject: x\r\n\r\n")
+            with socket.create_connection((server.host, server.port), timeout=5) as raw:
+                assert raw.recv(1024).startswith(b"220")  # then closes without QUIT
+            assert len(settled(server).attempts) == 4
+        gc.collect()
+        cyclic = [o for o in gc.garbage if isinstance(o, FaultySMTP)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert cyclic == []
