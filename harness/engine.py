@@ -176,7 +176,7 @@ class Engine:
             proxy = self._proxies.get(key)
             if proxy is None:
                 proxy = ChaosProxy((server.host, server.port), recorder=server.recorder,
-                                   listen=join_address(self.host, 0)).start()
+                                   listen=join_address(self.host, 0)).start(on=server.thread)
                 self._proxies[key] = proxy
             return proxy
 

@@ -6,7 +6,7 @@ import asyncio
 import errno
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -66,6 +66,9 @@ class LoopThread:
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
         self.loop.set_exception_handler(ExhaustionLog())
+        #: Closings of what shares this loop (a proxy in front of the server that owns it),
+        #: run by ``finish`` first, latest first; each removes itself when it closes earlier.
+        self.guests: list[Callable[[], Coroutine[Any, Any, Any]]] = []
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -95,7 +98,9 @@ class LoopThread:
         return thread
 
     def finish(self, closing: Coroutine[Any, Any, Any]) -> None:
-        """Run ``closing`` on the loop, then stop the thread."""
+        """Run the guests' closings and ``closing`` on the loop, then stop the thread."""
+        while self.guests:
+            self.call(self.guests.pop()())
         self.call(closing)
         self.stop()
 

@@ -290,7 +290,7 @@ class Run:
             return proxy
         return self._stack.enter_context(ChaosProxy(
             (server.host, server.port), toxics, recorder=server.recorder, seed=self.seed,
-            listen=listen, down=attempts))
+            listen=listen, down=attempts).start(on=server.thread))
 
     def finish(self, *, interrupted: bool = False) -> RunResult:
         """Wait (bounded) for the client's connections to end, then judge.

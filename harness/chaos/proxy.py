@@ -88,6 +88,7 @@ class ChaosProxy:
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._thread: LoopThread | None = None
+        self._own_thread = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
         self._count = threading.Condition()
@@ -164,18 +165,38 @@ class ChaosProxy:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> ChaosProxy:
-        """Start on a loop thread of its own. Does nothing if already started."""
+    def start(self, on: LoopThread | None = None) -> ChaosProxy:
+        """Start on a loop thread of its own, or on ``on``, a running one: the fake
+        server's (``server.thread``), so that no hop between the proxy and the server waits
+        for another thread to wake (about a fifth more SMTP transactions per second, see
+        docs/performance.md); the proxy then stops before that thread does. Does nothing
+        if already started."""
         if self._running:
             return self
-        self._thread = LoopThread.running(f"chaos-proxy {self.name}", self.start_async())
+        if on is None:
+            self._thread = LoopThread.running(f"chaos-proxy {self.name}", self.start_async())
+        else:
+            on.call(self.start_async())
+            on.guests.append(self._stop_as_guest)
+            self._thread = on
+        self._own_thread = on is None
         return self
 
     def stop(self) -> None:
         """Close every connection and the listener. Does nothing if not started."""
         thread, self._thread = self._thread, None
-        if thread is not None:
+        if thread is None:
+            return
+        if self._own_thread:
             thread.finish(self.stop_async())
+        else:
+            with contextlib.suppress(ValueError):  # not when its host thread stops it
+                thread.guests.remove(self._stop_as_guest)
+            thread.call(self.stop_async())
+
+    async def _stop_as_guest(self) -> None:
+        self._thread = None
+        await self.stop_async()
 
     async def start_async(self) -> ChaosProxy:
         """Start on the running loop (listening at once if enabled)."""

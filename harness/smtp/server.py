@@ -99,6 +99,12 @@ class FakeSMTPServer:
     # -- what happened ---------------------------------------------------------------------
 
     @property
+    def thread(self) -> LoopThread | None:
+        """The loop thread ``start()`` runs it on (None when started on a caller's loop):
+        a chaos proxy in front of it can run there too (``ChaosProxy.start(on=...)``)."""
+        return self._thread
+
+    @property
     def timeline(self) -> Timeline:
         return self.recorder.timeline()
 

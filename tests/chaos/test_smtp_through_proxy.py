@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -15,6 +17,7 @@ from harness.chaos import ChaosProxy, Toxic
 from harness.smtp.server import FakeSMTPServer
 from harness.timeline import Recorder, Timeline
 from tests.chaos.conftest import SEED, BackendFactory
+from tests.chaos.upstream import read_to_end
 
 BODY = b"Message-ID: <chaos@harness.test>\r\nSubject: chaos\r\n\r\n" + (b"y" * 98 + b"\r\n") * 200
 FROM, TO = "sender@harness.test", ["rcpt@harness.test"]
@@ -212,3 +215,36 @@ def test_ipv6_loopback_end_to_end(recorder: Recorder) -> None:
         assert send_smtplib(proxy.host, proxy.port) is None
     timeline = settled(recorder, 1)
     assert len(timeline.attempts) == 1 and timeline.attempt(1).closed_by == "client-quit"
+
+
+# -- the proxy on the fake server's own loop thread -----------------------------------------
+
+
+def test_proxy_on_the_servers_thread_cuts_then_delivers(
+    smtp: FakeSMTPServer, recorder: Recorder
+) -> None:
+    threads = threading.active_count()
+    proxy = ChaosProxy((smtp.host, smtp.port), [CUT], recorder=recorder,
+                       seed=SEED).start(on=smtp.thread)
+    try:
+        assert threading.active_count() == threads  # no thread of its own
+        assert send_smtplib(proxy.host, proxy.port) is not None  # attempt 1: cut mid-DATA
+        assert send_smtplib(proxy.host, proxy.port) is None  # its control twin: delivered
+    finally:
+        proxy.stop()
+    timeline = settled(recorder, 2)
+    assert toxic_texts(timeline, 1) and not toxic_texts(timeline, 2)
+    assert [m.attempt for m in timeline.messages] == [2]
+    assert send_smtplib(smtp.host, smtp.port) is None  # the server outlives its proxy
+
+
+def test_a_server_stopped_first_stops_its_proxy_first(recorder: Recorder) -> None:
+    server = FakeSMTPServer(recorder=recorder).start()
+    proxy = ChaosProxy((server.host, server.port), recorder=recorder,
+                       seed=SEED).start(on=server.thread)
+    with socket.create_connection((proxy.host, proxy.port), timeout=5) as client:
+        proxy.wait_connections(1)
+        server.stop()  # the proxy's loop stops under it: the proxy closes first
+        assert not proxy.running and proxy.connections == 0
+        assert read_to_end(client).end in ("eof", "rst")
+    proxy.stop()  # nothing left to do
