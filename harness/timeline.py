@@ -308,6 +308,10 @@ verdicts read the same timeline); memory per message falls about tenfold."""
 _BLOCK = 4096
 FOLD_BATCH = 256
 _FOLD_DELAY = 64  # closes: an event written just after a close (the proxy's) still lands
+#: Events an attempt may close with and still wait plain for its fold (an SMTP
+#: conversation has a few dozen); one with more is packed as it closes. Packing every
+#: attempt as it closed had its fold unpack it again 64 closes later.
+_PACK_AT_CLOSE = 256
 
 
 _SHARED_DATA: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -633,7 +637,8 @@ class Recorder:
                 self._open -= 1
                 self._closed.append(attempt)
                 if self._events > PACK_AFTER:
-                    log.pack()
+                    if len(log.raw) > _PACK_AT_CLOSE:
+                        log.pack()
                     self._fold_old()
                 self._announce_milestone()
 

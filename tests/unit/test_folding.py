@@ -33,6 +33,7 @@ def _fold_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timeline_module, "FOLD_BATCH", 3)
     monkeypatch.setattr(timeline_module, "_FOLD_DELAY", 2)
     monkeypatch.setattr(timeline_module, "_BLOCK", 4)
+    monkeypatch.setattr(timeline_module, "_PACK_AT_CLOSE", 1)  # both ways of closing
 
 
 def _delivery(recorder: Recorder, clock: Clock, n: int, message_id: str | None, body: bytes,
