@@ -192,7 +192,8 @@ class ChaosProxy:
         else:
             with contextlib.suppress(ValueError):  # not when its host thread stops it
                 thread.guests.remove(self._stop_as_guest)
-            thread.call(self.stop_async())
+            if not thread.loop.is_closed():  # else its connections went with the loop
+                thread.call(self.stop_async())
 
     async def _stop_as_guest(self) -> None:
         self._thread = None
