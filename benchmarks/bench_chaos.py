@@ -7,7 +7,8 @@ Every figure is measured through a :class:`ChaosProxy` with no toxics and, as th
 reference, directly against the same upstream, alternating rounds so machine noise hits
 both:
 
-- bytes per second, one connection streaming from a source upstream to the client;
+- bytes per second, one connection streaming from a source upstream to the client, and
+  this process's CPU seconds per gigabyte (every thread) for the same stream;
 - added round-trip latency, 1-byte ping-pong against an echo upstream (p50);
 - SMTP transactions per second, smtplib-free: a blocking socket speaking SMTP one command
   at a time against FakeSMTPServer, one connection per message (target: >= 0.8 of direct),
@@ -20,12 +21,15 @@ both:
   API): the time from the fake server seeing an attempt end to the next attempt's toxics
   being installed, the window in which a client that reconnects at once races the switch;
 - SMTP transactions per second and stream throughput through a real Toxiproxy with no
-  toxics, against the embedded proxy, alternating rounds, when ``TOXIPROXY_URL`` (a
+  toxics, against the embedded proxy as the harness runs it (on the fake server's loop
+  thread), alternating rounds, with the SMTP client in a process of its own (as
+  ``harness run`` runs one; target >= 1.25) and in this process, when ``TOXIPROXY_URL`` (a
   running server) or ``TOXIPROXY_BIN`` (its ``toxiproxy-server`` program, started on a
   free loopback port for the run) says where one is; skipped, and said so, otherwise.
 
 The upstreams and the proxy run on their own event-loop threads; the clients run in the
-main thread (asyncio for the latency and connection figures).
+main thread (asyncio for the latency and connection figures), but for that one client
+process.
 """
 
 from __future__ import annotations
